@@ -1,0 +1,84 @@
+//! Hex's timestamp format (`2024-08-21T17:16:09.567Z`) from epoch milliseconds.
+//!
+//! The simulator only ever writes timestamps, and every one it writes is relative to a fixed
+//! reference instant, so that a given seed produces the same bytes on any day. A dozen lines of
+//! calendar arithmetic keep a date-time crate out of the dependency tree.
+
+/// Milliseconds in one day.
+pub const DAY_MILLIS: i64 = 86_400_000;
+
+/// The instant the synthetic workspace is generated "as of": 2026-11-01T00:00:00.000Z.
+///
+/// Every synthetic timestamp lies before it (creation dates within the two years before, recent
+/// views within the thirty days before), so tests that compare against "now" should use this
+/// instant as their clock.
+pub const REFERENCE_MILLIS: i64 = days_from_civil(2026, 11, 1) * DAY_MILLIS;
+
+/// [`REFERENCE_MILLIS`] in Hex's format.
+pub const REFERENCE_TIMESTAMP: &str = "2026-11-01T00:00:00.000Z";
+
+/// Formats epoch milliseconds (UTC) the way Hex does: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn format_millis(millis: i64) -> String {
+    let days = millis.div_euclid(DAY_MILLIS);
+    let in_day = millis.rem_euclid(DAY_MILLIS);
+    let (year, month, day) = civil_from_days(days);
+    let (hour, minute) = (in_day / 3_600_000, in_day / 60_000 % 60);
+    let (second, milli) = (in_day / 1000 % 60, in_day % 1000);
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{milli:03}Z")
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+const fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = if year >= 0 { year } else { year - 399 } / 400;
+    let year_of_era = year - era * 400;
+    let month_from_march = (month + 9) % 12;
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The inverse of [`days_from_civil`]: `(year, month, day)` of a day count since 1970-01-01.
+const fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = year_of_era + era * 400 + if month <= 2 { 1 } else { 0 };
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_known_instants() {
+        assert_eq!(format_millis(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_millis(1_724_260_569_567), "2024-08-21T17:16:09.567Z");
+        // A leap day, to exercise the calendar arithmetic around February.
+        assert_eq!(format_millis(1_709_164_800_001), "2024-02-29T00:00:00.001Z");
+        assert_eq!(format_millis(REFERENCE_MILLIS), REFERENCE_TIMESTAMP);
+        assert_eq!(
+            format_millis(REFERENCE_MILLIS - 1),
+            "2026-10-31T23:59:59.999Z"
+        );
+    }
+
+    #[test]
+    fn round_trips_every_day_for_a_few_centuries() {
+        for days in -50_000..120_000 {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
+}

@@ -1,0 +1,661 @@
+//! The `euno-host` command line: argument parsing, the commands, and what each prints.
+//!
+//! Every command returns an [`Outcome`] that `main` maps to the process exit status: 0 success,
+//! 2 a configuration error (bad arguments, source file or connector), 3 a failed run, 4 a run
+//! whose cleanup the safety guard refused, 1 anything else.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+
+use crate::bindings::{ConnectorError, ConnectorSpec, FieldKind};
+use crate::inventory::{Inventory, StoredResource};
+use crate::run::{self, RunError, RunOptions, RunReport};
+use crate::runtime::{CallError, Connector, LoadError, Runtime};
+use crate::source::{ConnectorRef, SourceFile};
+
+/// Euno's sandboxed connector runtime: discovers resources with WebAssembly connectors and keeps
+/// them in a local inventory.
+#[derive(Debug, Parser)]
+#[command(name = "euno-host", version, about, long_about = None)]
+pub struct Cli {
+    /// Where the inventory and compiled connectors live.
+    #[arg(long, global = true, env = "EUNO_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Log filter, e.g. `info`, `debug`, `euno_host=debug`.
+    #[arg(
+        long,
+        global = true,
+        env = "EUNO_LOG",
+        default_value = "warn",
+        value_name = "FILTER"
+    )]
+    pub log: String,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start a Hex API simulator on loopback and discover it with the bundled connector.
+    Demo(DemoArgs),
+    /// Describe a connector: its settings and the resource types it emits.
+    Spec(SpecArgs),
+    /// Check that a source is reachable and its credentials work.
+    Check(SourceArgs),
+    /// Run one discovery of a source and record it in the inventory.
+    Run(RunArgs),
+    /// List the resources in the inventory.
+    Resources(ResourcesArgs),
+    /// List the run history.
+    Runs(RunsArgs),
+    /// Manage sources known to the inventory.
+    #[command(subcommand)]
+    Sources(SourcesCommand),
+}
+
+/// Arguments of `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Projects in the simulated workspace.
+    #[arg(long, default_value_t = 300)]
+    pub projects: usize,
+    /// Seed of the simulated workspace.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+/// Arguments of `spec`.
+#[derive(Debug, Args)]
+pub struct SpecArgs {
+    /// A connector component; the bundled Hex connector when absent.
+    #[arg(long, value_name = "PATH")]
+    pub connector: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments naming a source file.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// The source file (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub source: PathBuf,
+    /// Use this component instead of the one the source file names.
+    #[arg(long, value_name = "PATH")]
+    pub connector: Option<PathBuf>,
+}
+
+/// Arguments of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The source to run.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Show what would change and what cleanup would remove, without writing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `resources`.
+#[derive(Debug, Args)]
+pub struct ResourcesArgs {
+    /// Only resources this source sponsors.
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// Print a JSON array.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+    /// `table` (default), `json`, or `euno`: one Euno observation a line.
+    #[arg(long, value_parser = ["table", "json", "euno"])]
+    pub format: Option<String>,
+}
+
+/// Arguments of `runs`.
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Only this source's runs.
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// Print a JSON array.
+    #[arg(long)]
+    pub json: bool,
+    /// At most this many runs, newest first.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+/// `sources` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SourcesCommand {
+    /// Drop a source's sponsorships, and the resources no other source sponsors.
+    Remove {
+        /// The source's name.
+        name: String,
+    },
+}
+
+/// How a command ended; `main` turns it into the exit status.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Success.
+    Ok,
+    /// Bad arguments, source file or connector.
+    Config(String),
+    /// A run failed; the inventory is unchanged.
+    RunFailed(String),
+    /// A run succeeded but its cleanup was refused by the guard.
+    CleanupRefused(String),
+    /// Anything else.
+    Internal(String),
+}
+
+impl Outcome {
+    /// The process exit status.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Ok => 0,
+            Self::Internal(_) => 1,
+            Self::Config(_) => 2,
+            Self::RunFailed(_) => 3,
+            Self::CleanupRefused(_) => 4,
+        }
+    }
+}
+
+impl From<LoadError> for Outcome {
+    fn from(error: LoadError) -> Self {
+        Self::Config(error.to_string())
+    }
+}
+
+impl From<RunError> for Outcome {
+    fn from(error: RunError) -> Self {
+        match error {
+            RunError::Source(e) => Self::Config(e.to_string()),
+            RunError::InvalidSetting { .. } => Self::Config(error.to_string()),
+            RunError::Failed { .. } => Self::RunFailed(error.to_string()),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Where data lives when `--data-dir` and `EUNO_DATA_DIR` are absent.
+pub fn default_data_dir() -> PathBuf {
+    dirs::data_local_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("euno-host")
+}
+
+/// The paths a command works with.
+pub struct Paths {
+    /// The data directory.
+    pub data_dir: PathBuf,
+}
+
+impl Paths {
+    /// The inventory database.
+    pub fn inventory(&self) -> PathBuf {
+        self.data_dir.join("inventory.sqlite3")
+    }
+
+    /// Compiled components.
+    pub fn cache(&self) -> PathBuf {
+        self.data_dir.join("cache")
+    }
+}
+
+/// Runs the parsed command.
+pub async fn execute(cli: Cli) -> Outcome {
+    let paths = Paths {
+        data_dir: cli.data_dir.unwrap_or_else(default_data_dir),
+    };
+    let runtime = match Runtime::new(Some(paths.cache())) {
+        Ok(runtime) => runtime,
+        Err(e) => return Outcome::Internal(e.to_string()),
+    };
+    match cli.command {
+        Command::Demo(args) => crate::demo::demo(&runtime, &paths, args).await,
+        Command::Spec(args) => spec(&runtime, args).await,
+        Command::Check(args) => check(&runtime, args).await,
+        Command::Run(args) => run(&runtime, &paths, args).await,
+        Command::Resources(args) => resources(&paths, args),
+        Command::Runs(args) => runs(&paths, args),
+        Command::Sources(SourcesCommand::Remove { name }) => remove_source(&paths, &name),
+    }
+}
+
+/// Loads the connector a source names, or the override.
+pub async fn load_connector(
+    runtime: &Runtime,
+    reference: &ConnectorRef,
+) -> Result<Connector, Outcome> {
+    match reference {
+        ConnectorRef::BundledHex => Ok(runtime.load_bundled_hex().await?),
+        ConnectorRef::File(path) => {
+            let bytes = std::fs::read(path).map_err(|e| {
+                Outcome::Config(format!(
+                    "{}: cannot read the connector component: {e}",
+                    path.display()
+                ))
+            })?;
+            Ok(runtime.load(&path.display().to_string(), &bytes).await?)
+        }
+    }
+}
+
+async fn load_source(
+    runtime: &Runtime,
+    args: &SourceArgs,
+) -> Result<(SourceFile, Connector), Outcome> {
+    let file = SourceFile::load(&args.source).map_err(|e| Outcome::Config(e.to_string()))?;
+    let reference = match &args.connector {
+        Some(path) => ConnectorRef::File(path.clone()),
+        None => file.connector.clone(),
+    };
+    let connector = load_connector(runtime, &reference).await?;
+    Ok((file, connector))
+}
+
+async fn spec(runtime: &Runtime, args: SpecArgs) -> Outcome {
+    let reference = args
+        .connector
+        .map_or(ConnectorRef::BundledHex, ConnectorRef::File);
+    let connector = match load_connector(runtime, &reference).await {
+        Ok(connector) => connector,
+        Err(outcome) => return outcome,
+    };
+    if args.json {
+        print_json(&SpecView::of(&connector));
+    } else {
+        print!("{}", spec_text(&connector));
+    }
+    Outcome::Ok
+}
+
+async fn check(runtime: &Runtime, args: SourceArgs) -> Outcome {
+    let (file, connector) = match load_source(runtime, &args).await {
+        Ok(loaded) => loaded,
+        Err(outcome) => return outcome,
+    };
+    let source = match run::resolve(&file, &connector) {
+        Ok(source) => source,
+        Err(e) => return Outcome::Config(e.to_string()),
+    };
+    let sandbox = run::sandbox_for(&file, &source);
+    match runtime
+        .check(&connector, sandbox, &source.name, source.config.clone())
+        .await
+    {
+        Ok(message) => {
+            println!("Source \"{}\": OK: {message}", source.name);
+            Outcome::Ok
+        }
+        Err(e) => {
+            let message = format!("source \"{}\": check failed: {e}", source.name);
+            match e {
+                CallError::Connector(ConnectorError::InvalidConfig(_)) => Outcome::Config(message),
+                _ => Outcome::RunFailed(message),
+            }
+        }
+    }
+}
+
+async fn run(runtime: &Runtime, paths: &Paths, args: RunArgs) -> Outcome {
+    let (file, connector) = match load_source(runtime, &args.source).await {
+        Ok(loaded) => loaded,
+        Err(outcome) => return outcome,
+    };
+    let options = RunOptions {
+        dry_run: args.dry_run,
+        show_progress: true,
+    };
+    match run::run_source(runtime, &paths.inventory(), &file, &connector, options).await {
+        Ok(report) => {
+            print!("{}", report_text(&report));
+            match &report.summary.cleanup_refused {
+                Some(reason) => Outcome::CleanupRefused(format!(
+                    "source \"{}\": cleanup refused: {reason}",
+                    report.source
+                )),
+                None => Outcome::Ok,
+            }
+        }
+        Err(e) => e.into(),
+    }
+}
+
+/// The summary `run` and `demo` print.
+pub fn report_text(report: &RunReport) -> String {
+    let s = &report.summary;
+    let kinds: Vec<String> = report
+        .by_type
+        .iter()
+        .map(|(t, n)| format!("{n} {t}"))
+        .collect();
+    let mut text = format!(
+        "Source \"{}\": run {} {} with {} {} (digest {})\n",
+        report.source,
+        s.run_id,
+        if report.dry_run {
+            "(dry run) succeeded"
+        } else {
+            "succeeded"
+        },
+        report.connector.id,
+        report.connector.version,
+        &report.connector.digest[..12.min(report.connector.digest.len())],
+    );
+    text += &format!(
+        "  discovered {} resources ({}) with {} requests in {:.2} s\n",
+        report.emitted,
+        if kinds.is_empty() {
+            "none".to_owned()
+        } else {
+            kinds.join(", ")
+        },
+        report.requests,
+        report.elapsed.as_secs_f64(),
+    );
+    let verb = if report.dry_run { "would be " } else { "" };
+    text += &format!(
+        "  {verb}added {}, {verb}updated {}, unchanged {}, {verb}removed {}\n",
+        s.added, s.updated, s.unchanged, s.removed
+    );
+    if let Some(reason) = &s.cleanup_refused {
+        text += &format!("  cleanup refused: {reason}\n");
+    }
+    if report.dry_run {
+        for (label, uris) in [
+            ("add", &s.added_uris),
+            ("update", &s.updated_uris),
+            ("remove", &s.removed_uris),
+        ] {
+            for uri in uris {
+                text += &format!("  would {label} {uri}\n");
+            }
+        }
+    }
+    text
+}
+
+fn open_inventory(paths: &Paths) -> Result<Inventory, Outcome> {
+    Inventory::open(&paths.inventory()).map_err(|e| Outcome::Internal(e.to_string()))
+}
+
+/// A resource as `resources --json` prints it.
+#[derive(Serialize)]
+struct ResourceView<'a> {
+    uri: &'a str,
+    #[serde(rename = "type")]
+    resource_type: &'a str,
+    name: &'a str,
+    parent: Option<&'a str>,
+    native_id: Option<&'a str>,
+    properties: &'a serde_json::Map<String, serde_json::Value>,
+    sponsors: &'a [String],
+    first_seen: String,
+    last_seen: String,
+    last_changed: String,
+}
+
+impl<'a> ResourceView<'a> {
+    fn of(r: &'a StoredResource) -> Self {
+        Self {
+            uri: &r.uri,
+            resource_type: &r.resource_type,
+            name: &r.name,
+            parent: r.parent_uri.as_deref(),
+            native_id: r.native_id.as_deref(),
+            properties: &r.properties,
+            sponsors: &r.sponsors,
+            first_seen: r.first_seen.to_string(),
+            last_seen: r.last_seen.to_string(),
+            last_changed: r.last_changed.to_string(),
+        }
+    }
+}
+
+/// An Euno custom-integration observation: `{"uri", "properties": {"type", "name", ...}}`.
+fn euno_observation(r: &StoredResource) -> serde_json::Value {
+    let mut properties = serde_json::Map::new();
+    properties.insert("type".to_owned(), r.resource_type.clone().into());
+    properties.insert("name".to_owned(), r.name.clone().into());
+    if let Some(parent) = &r.parent_uri {
+        properties.insert("parent".to_owned(), parent.clone().into());
+    }
+    if let Some(native_id) = &r.native_id {
+        properties.insert("native_id".to_owned(), native_id.clone().into());
+    }
+    for (key, value) in &r.properties {
+        properties
+            .entry(key.clone())
+            .or_insert_with(|| value.clone());
+    }
+    serde_json::json!({ "uri": r.uri, "properties": properties })
+}
+
+fn resources(paths: &Paths, args: ResourcesArgs) -> Outcome {
+    let inventory = match open_inventory(paths) {
+        Ok(inventory) => inventory,
+        Err(outcome) => return outcome,
+    };
+    let list = match inventory.resources(args.source.as_deref()) {
+        Ok(list) => list,
+        Err(e) => return Outcome::Internal(e.to_string()),
+    };
+    let format = if args.json {
+        "json"
+    } else {
+        args.format.as_deref().unwrap_or("table")
+    };
+    let mut out = std::io::stdout().lock();
+    let written = match format {
+        "json" => {
+            let views: Vec<ResourceView<'_>> = list.iter().map(ResourceView::of).collect();
+            serde_json::to_writer_pretty(&mut out, &views)
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out))
+        }
+        "euno" => list
+            .iter()
+            .try_for_each(|r| writeln!(out, "{}", euno_observation(r))),
+        _ => {
+            let mut result = writeln!(out, "{:<16} {:<56} NAME", "TYPE", "URI");
+            for r in &list {
+                result = result.and_then(|()| {
+                    writeln!(out, "{:<16} {:<56} {}", r.resource_type, r.uri, r.name)
+                });
+            }
+            result.and_then(|()| writeln!(out, "{} resources", list.len()))
+        }
+    };
+    match written {
+        Ok(()) => Outcome::Ok,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Outcome::Ok,
+        Err(e) => Outcome::Internal(format!("writing to stdout: {e}")),
+    }
+}
+
+fn runs(paths: &Paths, args: RunsArgs) -> Outcome {
+    let inventory = match open_inventory(paths) {
+        Ok(inventory) => inventory,
+        Err(outcome) => return outcome,
+    };
+    let list = match inventory.runs(args.source.as_deref(), Some(args.limit)) {
+        Ok(list) => list,
+        Err(e) => return Outcome::Internal(e.to_string()),
+    };
+    if args.json {
+        print_json(&list);
+    } else {
+        println!(
+            "{:>5}  {:<24} {:<10} {:<25} {:>7} {:>6} {:>7} {:>9} {:>7}",
+            "RUN",
+            "SOURCE",
+            "OUTCOME",
+            "STARTED",
+            "EMITTED",
+            "ADDED",
+            "UPDATED",
+            "UNCHANGED",
+            "REMOVED"
+        );
+        for r in &list {
+            let outcome = serde_json::to_value(r.outcome)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            println!(
+                "{:>5}  {:<24} {:<10} {:<25} {:>7} {:>6} {:>7} {:>9} {:>7}",
+                r.id,
+                truncate(&r.source, 24),
+                outcome,
+                r.started_at.to_string(),
+                r.emitted,
+                r.added,
+                r.updated,
+                r.unchanged,
+                r.removed
+            );
+            if let Some(error) = &r.error {
+                println!("       error: {error}");
+            }
+        }
+    }
+    Outcome::Ok
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_owned()
+    } else {
+        text.chars().take(width - 1).chain(['…']).collect()
+    }
+}
+
+fn remove_source(paths: &Paths, name: &str) -> Outcome {
+    let mut inventory = match open_inventory(paths) {
+        Ok(inventory) => inventory,
+        Err(outcome) => return outcome,
+    };
+    match inventory.remove_source(name) {
+        Ok(removed) => {
+            println!(
+                "Source \"{name}\" removed; {removed} resources no longer sponsored by any source were removed"
+            );
+            Outcome::Ok
+        }
+        Err(e) => Outcome::Internal(e.to_string()),
+    }
+}
+
+fn print_json<T: Serialize + ?Sized>(value: &T) {
+    let mut out = std::io::stdout().lock();
+    let _ = serde_json::to_writer_pretty(&mut out, value);
+    let _ = writeln!(out);
+}
+
+/// `spec --json`.
+#[derive(Serialize)]
+struct SpecView<'a> {
+    id: &'a str,
+    display_name: &'a str,
+    version: &'a str,
+    description: &'a str,
+    digest: &'a str,
+    resource_types: &'a [String],
+    base_url_field: Option<&'a str>,
+    bearer_credential_field: Option<&'a str>,
+    fields: Vec<FieldView<'a>>,
+}
+
+#[derive(Serialize)]
+struct FieldView<'a> {
+    name: &'a str,
+    label: &'a str,
+    description: &'a str,
+    kind: &'static str,
+    required: bool,
+    secret: bool,
+    default: Option<&'a str>,
+}
+
+fn kind_name(kind: FieldKind) -> &'static str {
+    match kind {
+        FieldKind::Text => "text",
+        FieldKind::Integer => "integer",
+        FieldKind::Boolean => "boolean",
+        FieldKind::Url => "url",
+    }
+}
+
+impl<'a> SpecView<'a> {
+    fn of(connector: &'a Connector) -> Self {
+        let spec: &'a ConnectorSpec = &connector.spec;
+        Self {
+            id: &spec.id,
+            display_name: &spec.display_name,
+            version: &spec.version,
+            description: &spec.description,
+            digest: &connector.digest,
+            resource_types: &spec.resource_types,
+            base_url_field: spec.base_url_field.as_deref(),
+            bearer_credential_field: spec.bearer_credential_field.as_deref(),
+            fields: spec
+                .fields
+                .iter()
+                .map(|f| FieldView {
+                    name: &f.name,
+                    label: &f.label,
+                    description: &f.description,
+                    kind: kind_name(f.kind),
+                    required: f.required,
+                    secret: f.secret,
+                    default: f.default_value.as_deref(),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn spec_text(connector: &Connector) -> String {
+    let spec = &connector.spec;
+    let mut text = format!(
+        "{} ({} {}, from {}, digest {})\n{}\n\nResource types: {}\n\nSettings:\n",
+        spec.display_name,
+        spec.id,
+        spec.version,
+        connector.origin,
+        &connector.digest[..12],
+        spec.description,
+        spec.resource_types.join(", ")
+    );
+    for f in &spec.fields {
+        let mut flags = vec![kind_name(f.kind).to_owned()];
+        if f.required {
+            flags.push("required".to_owned());
+        }
+        if f.secret {
+            flags.push("secret".to_owned());
+        }
+        if let Some(default) = &f.default_value {
+            flags.push(format!("default {default}"));
+        }
+        text += &format!(
+            "  {:<26} {} [{}]\n      {}\n",
+            f.name,
+            f.label,
+            flags.join(", "),
+            f.description
+        );
+    }
+    text
+}

@@ -1,0 +1,804 @@
+//! The embedded SQLite inventory: what the sources have discovered, which sources vouch for each
+//! resource, and the history of runs.
+//!
+//! How it keeps runs atomic with flat memory:
+//! - While a connector runs, its resources are streamed batch by batch into `staged_resources`
+//!   ([`Inventory::stage`], one short transaction per batch), so neither memory nor the write lock
+//!   grows with the run.
+//! - The live tables change only in [`Inventory::complete_run`]: one transaction merges the
+//!   staging rows (set-based SQL), detects changes, applies [cleanup](CleanupPolicy), records the
+//!   outcome and deletes the staging rows. A connector that fails, traps or hits a limit, or a
+//!   process that dies mid-run, therefore leaves `resources` and `sponsorships` exactly as they
+//!   were.
+//! - Each run row records its owner's host and process id. A run left `running` by a process that
+//!   is gone is marked `abandoned` (at [`Inventory::open`], or when the next run of its source
+//!   begins), and a unique index allows one `running` run per source, so separate processes agree
+//!   through the database alone.
+//!
+//! Timestamps are stored as integer milliseconds since the Unix epoch (UTC), so SQL compares them
+//! directly; the API hands them out as [`Timestamp`]s, serialised as RFC 3339. The inventory never
+//! reads the clock: callers pass the time in.
+
+mod cleanup;
+mod merge;
+mod process;
+mod schema;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+use serde::{Serialize, Serializer};
+
+pub use cleanup::{CleanupPolicy, CleanupStrategy};
+
+/// An open inventory database. Several `Inventory` values, in one process or several, may share a
+/// file: a writer thread can stage batches through its own `Inventory` while another completes
+/// runs, and SQLite serialises their writes.
+#[derive(Debug)]
+pub struct Inventory {
+    conn: Connection,
+    path: PathBuf,
+    /// This machine's name, recorded on the runs this process owns.
+    host: String,
+}
+
+/// The connector build a run used, recorded on the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConnectorIdentity {
+    /// The connector's id, e.g. `hex`.
+    pub id: String,
+    /// The version the connector reports.
+    pub version: String,
+    /// The digest of the component file.
+    pub digest: String,
+}
+
+/// A resource as a connector reported it, ready to stage. The host has validated it (e.g. `uri`
+/// is lowercase); the inventory stores it as given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewResource {
+    /// Unique across all sources; the resource's identity.
+    pub uri: String,
+    /// E.g. `hex.project`.
+    pub resource_type: String,
+    /// The display name.
+    pub name: String,
+    /// The containing resource, if any (it need not be in the inventory).
+    pub parent_uri: Option<String>,
+    /// The upstream system's own id.
+    pub native_id: Option<String>,
+    /// Everything else, already rendered as JSON values.
+    pub properties: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A handle on a run in progress, from [`Inventory::begin_run`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RunId(pub i64);
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// How a run ended, or that it has not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// Still in progress (or its process died and nobody has noticed yet).
+    Running,
+    /// Merged into the inventory.
+    Succeeded,
+    /// The connector failed; the inventory is as it was before the run.
+    Failed,
+    /// Its process died before finishing; the inventory is as it was before the run.
+    Abandoned,
+    /// A dry run: the changes were computed and reported, not written.
+    DryRun,
+}
+
+impl RunOutcome {
+    const ALL: [Self; 5] = [
+        Self::Running,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Abandoned,
+        Self::DryRun,
+    ];
+
+    /// The name used in the database, in JSON and on screen.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Abandoned => "abandoned",
+            Self::DryRun => "dry_run",
+        }
+    }
+}
+
+impl fmt::Display for RunOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl ToSql for RunOutcome {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl FromSql for RunOutcome {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        Self::ALL
+            .into_iter()
+            .find(|outcome| outcome.as_str() == text)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown run outcome '{text}'").into()))
+    }
+}
+
+/// What a completed run changed (or, for a dry run, would change).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RunSummary {
+    /// The run.
+    pub run_id: i64,
+    /// Resources new to the inventory.
+    pub added: u64,
+    /// Resources whose type, name, parent, native id or properties changed.
+    pub updated: u64,
+    /// Resources reported again as they were.
+    pub unchanged: u64,
+    /// Resources this source stopped sponsoring in cleanup (a resource another source still
+    /// sponsors stays in the inventory).
+    pub removed: u64,
+    /// Why cleanup was refused, if it was; then nothing was removed.
+    pub cleanup_refused: Option<String>,
+    /// Filled for dry runs only, sorted; a real run does not hold its resources in memory.
+    pub added_uris: Vec<String>,
+    /// Filled for dry runs only, sorted.
+    pub updated_uris: Vec<String>,
+    /// Filled for dry runs only, sorted.
+    pub removed_uris: Vec<String>,
+}
+
+/// A run as the history records it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunRecord {
+    /// The run's id ([`RunId`]).
+    pub id: i64,
+    /// The source's configured name.
+    pub source: String,
+    /// The connector's id.
+    pub connector_id: String,
+    /// The connector's version.
+    pub connector_version: String,
+    /// The connector component's digest.
+    pub connector_digest: String,
+    /// When the run started; also when it "saw" the resources it reported.
+    #[serde(serialize_with = "rfc3339")]
+    pub started_at: Timestamp,
+    /// When it finished; `None` while running, and for abandoned runs (nobody saw them end).
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub finished_at: Option<Timestamp>,
+    /// How it ended.
+    pub outcome: RunOutcome,
+    /// The process that ran it.
+    pub pid: u32,
+    /// The machine that ran it.
+    pub host: String,
+    /// Resources the connector emitted, counting duplicates.
+    pub emitted: u64,
+    /// See [`RunSummary::added`].
+    pub added: u64,
+    /// See [`RunSummary::updated`].
+    pub updated: u64,
+    /// See [`RunSummary::unchanged`].
+    pub unchanged: u64,
+    /// See [`RunSummary::removed`].
+    pub removed: u64,
+    /// See [`RunSummary::cleanup_refused`].
+    pub cleanup_refused: Option<String>,
+    /// Why the run failed or was abandoned.
+    pub error: Option<String>,
+}
+
+/// A resource in the inventory.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredResource {
+    /// Its identity.
+    pub uri: String,
+    /// E.g. `hex.project`.
+    pub resource_type: String,
+    /// The display name.
+    pub name: String,
+    /// The containing resource, if any.
+    pub parent_uri: Option<String>,
+    /// The upstream system's own id.
+    pub native_id: Option<String>,
+    /// Everything else.
+    pub properties: serde_json::Map<String, serde_json::Value>,
+    /// The start of the first run that reported it.
+    #[serde(serialize_with = "rfc3339")]
+    pub first_seen: Timestamp,
+    /// The start of the latest run that reported it.
+    #[serde(serialize_with = "rfc3339")]
+    pub last_seen: Timestamp,
+    /// The start of the run that added it or last changed it.
+    #[serde(serialize_with = "rfc3339")]
+    pub last_changed: Timestamp,
+    /// The sources that vouch for it, sorted.
+    pub sponsors: Vec<String>,
+}
+
+/// Why the inventory could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InventoryError {
+    /// The database's directory could not be created.
+    #[error("cannot create the directory {} for the inventory database: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The database file could not be opened or configured.
+    #[error(
+        "cannot open the inventory database {}: {source}; check that the file is readable and \
+         writable and is a euno-host inventory",
+        path.display()
+    )]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    /// A schema migration failed; the database is left at its previous version.
+    #[error(
+        "cannot upgrade the inventory database {} to schema version {version}: {source}; the file \
+         is unchanged",
+        path.display()
+    )]
+    Migrate {
+        path: PathBuf,
+        version: i64,
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer euno-host.
+    #[error(
+        "the inventory database {} has schema version {found}, but this euno-host knows only up \
+         to {supported}; use a newer euno-host or another inventory file",
+        path.display()
+    )]
+    SchemaTooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    /// A statement failed.
+    #[error("inventory database {}: {action} failed: {source}", path.display())]
+    Database {
+        path: PathBuf,
+        action: String,
+        source: rusqlite::Error,
+    },
+    /// No run has this id.
+    #[error("run {run_id} is not in the inventory; it may belong to another inventory file")]
+    UnknownRun { run_id: i64 },
+    /// The run already ended.
+    #[error(
+        "run {run_id} of source '{source_name}' has already ended ({outcome}); begin a new run"
+    )]
+    RunNotRunning {
+        run_id: i64,
+        source_name: String,
+        outcome: RunOutcome,
+    },
+    /// Another run of the source is in progress in a live process.
+    #[error(
+        "source '{source_name}' already has run {run_id} in progress (process {pid} on host \
+         '{host}', started {started_at}); wait for it to finish or stop that process"
+    )]
+    RunInProgress {
+        source_name: String,
+        run_id: i64,
+        pid: u32,
+        host: String,
+        started_at: Timestamp,
+    },
+    /// A resource's properties could not be written or read back as a JSON object.
+    #[error("the properties of resource '{uri}' are not a storable JSON object: {source}")]
+    Properties {
+        uri: String,
+        source: serde_json::Error,
+    },
+    /// The cleanup guard is not a ratio.
+    #[error(
+        "max_removal_ratio {ratio} of source '{source_name}' is not between 0 and 1; fix the \
+         source's cleanup settings"
+    )]
+    InvalidRemovalRatio { source_name: String, ratio: f64 },
+}
+
+/// Turns a SQLite error into an [`InventoryError::Database`] saying what was being done.
+fn failed(path: &Path, action: String) -> impl Fn(rusqlite::Error) -> InventoryError + '_ {
+    move |source| InventoryError::Database {
+        path: path.to_owned(),
+        action: action.clone(),
+        source,
+    }
+}
+
+const RUN_COLUMNS: &str = "id, source, connector_id, connector_version, connector_digest, \
+    started_at, finished_at, outcome, pid, host, emitted, added, updated, unchanged, removed, \
+    cleanup_refused, error";
+
+impl Inventory {
+    /// Opens (creating the file and its directory if needed) and upgrades the inventory at
+    /// `path`, and marks as abandoned the runs that processes on this host left unfinished.
+    pub fn open(path: &Path) -> Result<Self, InventoryError> {
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| InventoryError::CreateDir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let open_failed = |source| InventoryError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_failed)?;
+        schema::configure(&conn).map_err(open_failed)?;
+        schema::migrate(&mut conn, path)?;
+        let inventory = Self {
+            conn,
+            path: path.to_owned(),
+            host: process::host_name(),
+        };
+        let err = failed(path, "marking the runs of dead processes abandoned".into());
+        let tx = inventory.write().map_err(&err)?;
+        abandon_dead_runs(&tx, &inventory.host, None).map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(inventory)
+    }
+
+    /// Starts a run of `source`, owned by this process.
+    ///
+    /// Fails with [`InventoryError::RunInProgress`] while another live process (or this one) has
+    /// a run of the same source in progress; a run whose process on this host is gone is marked
+    /// abandoned first.
+    pub fn begin_run(
+        &self,
+        source: &str,
+        connector: &ConnectorIdentity,
+        started_at: Timestamp,
+    ) -> Result<RunId, InventoryError> {
+        let err = failed(&self.path, format!("starting a run of source '{source}'"));
+        let tx = self.write().map_err(&err)?;
+        abandon_dead_runs(&tx, &self.host, Some(source)).map_err(&err)?;
+        if let Some(run) = running_run(&tx, source).map_err(&err)? {
+            return Err(in_progress(run));
+        }
+        tx.execute(
+            "INSERT INTO runs (source, connector_id, connector_version, connector_digest,
+                               started_at, outcome, pid, host)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            (
+                source,
+                &connector.id,
+                &connector.version,
+                &connector.digest,
+                started_at.as_millisecond(),
+                RunOutcome::Running,
+                std::process::id(),
+                &self.host,
+            ),
+        )
+        .map_err(&err)?;
+        let run = RunId(tx.last_insert_rowid());
+        tx.commit().map_err(&err)?;
+        Ok(run)
+    }
+
+    /// The run of `source` in progress, if any, whatever process owns it; its `pid` and `host`
+    /// say who. A run whose process died stays here until [`Inventory::open`] or
+    /// [`Inventory::begin_run`] on its host notices.
+    pub fn running_run(&self, source: &str) -> Result<Option<RunRecord>, InventoryError> {
+        running_run(&self.conn, source).map_err(failed(
+            &self.path,
+            format!("looking up the running run of source '{source}'"),
+        ))
+    }
+
+    /// Stages a batch of the run's resources; they reach the inventory only when the run
+    /// completes. If a URI comes twice in one run, the later one wins.
+    pub fn stage(&self, run: RunId, batch: &[NewResource]) -> Result<(), InventoryError> {
+        let err = failed(
+            &self.path,
+            format!("staging {} resources for run {run}", batch.len()),
+        );
+        let tx = self.write().map_err(&err)?;
+        running(&tx, &self.path, run)?;
+        tx.execute(
+            "UPDATE runs SET emitted = emitted + ?2 WHERE id = ?1",
+            (run.0, batch.len()),
+        )
+        .map_err(&err)?;
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO staged_resources
+                     (run_id, uri, resource_type, name, parent_uri, native_id, properties)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (run_id, uri) DO UPDATE SET
+                     (resource_type, name, parent_uri, native_id, properties) =
+                         (excluded.resource_type, excluded.name, excluded.parent_uri,
+                          excluded.native_id, excluded.properties)",
+            )
+            .map_err(&err)?;
+        for resource in batch {
+            let properties = serde_json::to_string(&resource.properties).map_err(|source| {
+                InventoryError::Properties {
+                    uri: resource.uri.clone(),
+                    source,
+                }
+            })?;
+            insert
+                .execute((
+                    run.0,
+                    &resource.uri,
+                    &resource.resource_type,
+                    &resource.name,
+                    &resource.parent_uri,
+                    &resource.native_id,
+                    properties,
+                ))
+                .map_err(&err)?;
+        }
+        drop(insert);
+        tx.commit().map_err(&err)
+    }
+
+    /// Ends a run whose connector finished: merges what it staged into the inventory, applies
+    /// `policy`'s cleanup, and records the outcome, all in one transaction.
+    ///
+    /// With `dry_run`, the same merge and cleanup are computed and reported (with the URIs that
+    /// would be added, updated and removed) but not written; the run is recorded as a dry run.
+    ///
+    /// On error nothing is merged and the run is still running: record it with
+    /// [`Inventory::fail_run`].
+    pub fn complete_run(
+        &mut self,
+        run: RunId,
+        finished_at: Timestamp,
+        policy: &CleanupPolicy,
+        dry_run: bool,
+    ) -> Result<RunSummary, InventoryError> {
+        let err = failed(&self.path, format!("completing run {run}"));
+        let mut tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let record = running(&tx, &self.path, run)?;
+        policy.check(&record.source)?;
+        let summary = {
+            // A dry run does the real work in a savepoint and rolls it back, so that what it
+            // reports is exactly what a real run would do.
+            let savepoint = tx.savepoint().map_err(&err)?;
+            let summary =
+                merge_and_clean(&savepoint, run, &record, policy, dry_run).map_err(&err)?;
+            if !dry_run {
+                savepoint.commit().map_err(&err)?;
+            }
+            summary
+        };
+        tx.execute(
+            "UPDATE runs SET outcome = ?2, finished_at = ?3, added = ?4, updated = ?5,
+                             unchanged = ?6, removed = ?7, cleanup_refused = ?8
+             WHERE id = ?1",
+            (
+                run.0,
+                if dry_run {
+                    RunOutcome::DryRun
+                } else {
+                    RunOutcome::Succeeded
+                },
+                finished_at.as_millisecond(),
+                summary.added,
+                summary.updated,
+                summary.unchanged,
+                summary.removed,
+                &summary.cleanup_refused,
+            ),
+        )
+        .map_err(&err)?;
+        tx.execute("DELETE FROM staged_resources WHERE run_id = ?1", [run.0])
+            .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(summary)
+    }
+
+    /// Ends a run whose connector failed: discards what it staged and records `error`. The
+    /// inventory is left as it was before the run.
+    pub fn fail_run(
+        &self,
+        run: RunId,
+        finished_at: Timestamp,
+        error: &str,
+    ) -> Result<(), InventoryError> {
+        let err = failed(&self.path, format!("recording the failure of run {run}"));
+        let tx = self.write().map_err(&err)?;
+        running(&tx, &self.path, run)?;
+        tx.execute(
+            "UPDATE runs SET outcome = ?2, finished_at = ?3, error = ?4 WHERE id = ?1",
+            (
+                run.0,
+                RunOutcome::Failed,
+                finished_at.as_millisecond(),
+                error,
+            ),
+        )
+        .map_err(&err)?;
+        tx.execute("DELETE FROM staged_resources WHERE run_id = ?1", [run.0])
+            .map_err(&err)?;
+        tx.commit().map_err(&err)
+    }
+
+    /// The resources in the inventory, ordered by URI; with `source`, only those it sponsors.
+    pub fn resources(&self, source: Option<&str>) -> Result<Vec<StoredResource>, InventoryError> {
+        let err = failed(&self.path, "listing resources".into());
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT uri, resource_type, name, parent_uri, native_id, first_seen,
+                        (SELECT max(last_seen) FROM sponsorships s WHERE s.uri = r.uri),
+                        last_changed, properties,
+                        (SELECT json_group_array(source ORDER BY source)
+                         FROM sponsorships s WHERE s.uri = r.uri)
+                 FROM resources r
+                 WHERE ?1 IS NULL OR EXISTS (
+                     SELECT 1 FROM sponsorships s WHERE s.uri = r.uri AND s.source = ?1)
+                 ORDER BY uri",
+            )
+            .map_err(&err)?;
+        let mut rows = stmt.query([source]).map_err(&err)?;
+        let mut resources = Vec::new();
+        while let Some(row) = rows.next().map_err(&err)? {
+            let (uri, properties, sponsors): (String, String, String) =
+                (|| Ok((row.get(0)?, row.get(8)?, row.get(9)?)))().map_err(&err)?;
+            let json_failed = |source| InventoryError::Properties {
+                uri: uri.clone(),
+                source,
+            };
+            let properties = serde_json::from_str(&properties).map_err(json_failed)?;
+            let sponsors = serde_json::from_str(&sponsors).map_err(json_failed)?;
+            let resource = (|| {
+                Ok(StoredResource {
+                    resource_type: row.get(1)?,
+                    name: row.get(2)?,
+                    parent_uri: row.get(3)?,
+                    native_id: row.get(4)?,
+                    first_seen: timestamp(row, 5)?,
+                    last_seen: timestamp(row, 6)?,
+                    last_changed: timestamp(row, 7)?,
+                    properties,
+                    sponsors,
+                    uri,
+                })
+            })()
+            .map_err(&err)?;
+            resources.push(resource);
+        }
+        Ok(resources)
+    }
+
+    /// The run history, newest first; with `source`, only its runs; at most `limit` of them.
+    pub fn runs(
+        &self,
+        source: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<RunRecord>, InventoryError> {
+        let err = failed(&self.path, "listing runs".into());
+        let limit = limit.map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {RUN_COLUMNS} FROM runs WHERE ?1 IS NULL OR source = ?1
+                 ORDER BY id DESC LIMIT ?2"
+            ))
+            .map_err(&err)?;
+        let runs = stmt.query_map((source, limit), run_record).map_err(&err)?;
+        runs.collect::<Result<_, _>>().map_err(&err)
+    }
+
+    /// The latest run of `source`, whatever its outcome.
+    pub fn last_run(&self, source: &str) -> Result<Option<RunRecord>, InventoryError> {
+        Ok(self.runs(Some(source), Some(1))?.pop())
+    }
+
+    /// Forgets `source`: drops its sponsorships and the resources no other source sponsors, and
+    /// returns how many resources left the inventory. Its run history stays. Refused while a run
+    /// of the source is in progress.
+    pub fn remove_source(&mut self, source: &str) -> Result<u64, InventoryError> {
+        let err = failed(&self.path, format!("removing source '{source}'"));
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        abandon_dead_runs(&tx, &self.host, Some(source)).map_err(&err)?;
+        if let Some(run) = running_run(&tx, source).map_err(&err)? {
+            return Err(in_progress(run));
+        }
+        let removed = tx
+            .execute(
+                "DELETE FROM resources WHERE uri IN (
+                     SELECT uri FROM sponsorships mine WHERE source = ?1 AND NOT EXISTS (
+                         SELECT 1 FROM sponsorships other
+                         WHERE other.uri = mine.uri AND other.source <> ?1))",
+                [source],
+            )
+            .map_err(&err)?;
+        tx.execute("DELETE FROM sponsorships WHERE source = ?1", [source])
+            .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(removed as u64)
+    }
+
+    /// A write transaction, taken up front: a deferred one that later needs to write fails at
+    /// once with "database is locked" instead of waiting out the busy timeout.
+    fn write(&self) -> rusqlite::Result<Transaction<'_>> {
+        Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+    }
+}
+
+/// The merge and cleanup of a completed run, inside the caller's transaction.
+fn merge_and_clean(
+    conn: &Connection,
+    run: RunId,
+    record: &RunRecord,
+    policy: &CleanupPolicy,
+    list_uris: bool,
+) -> rusqlite::Result<RunSummary> {
+    let source = record.source.as_str();
+    let seen = record.started_at.as_millisecond();
+    let changes = merge::changes(conn, run, list_uris)?;
+    let sponsored_before: u64 = conn.query_row(
+        "SELECT count(*) FROM sponsorships WHERE source = ?1",
+        [source],
+        |row| row.get(0),
+    )?;
+    merge::upsert(conn, run, source, seen)?;
+    let cleanup = cleanup::apply(conn, run, source, seen, sponsored_before, policy, list_uris)?;
+    Ok(RunSummary {
+        run_id: run.0,
+        added: changes.added,
+        updated: changes.updated,
+        unchanged: changes.unchanged,
+        removed: cleanup.removed,
+        cleanup_refused: cleanup.refused,
+        added_uris: changes.added_uris,
+        updated_uris: changes.updated_uris,
+        removed_uris: cleanup.removed_uris,
+    })
+}
+
+/// The run `run`, which must still be running.
+fn running(conn: &Connection, path: &Path, run: RunId) -> Result<RunRecord, InventoryError> {
+    let record = conn
+        .query_row(
+            &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"),
+            [run.0],
+            run_record,
+        )
+        .optional()
+        .map_err(failed(path, format!("looking up run {run}")))?
+        .ok_or(InventoryError::UnknownRun { run_id: run.0 })?;
+    match record.outcome {
+        RunOutcome::Running => Ok(record),
+        outcome => Err(InventoryError::RunNotRunning {
+            run_id: run.0,
+            source_name: record.source,
+            outcome,
+        }),
+    }
+}
+
+fn running_run(conn: &Connection, source: &str) -> rusqlite::Result<Option<RunRecord>> {
+    conn.query_row(
+        &format!("SELECT {RUN_COLUMNS} FROM runs WHERE source = ?1 AND outcome = 'running'"),
+        [source],
+        run_record,
+    )
+    .optional()
+}
+
+fn in_progress(run: RunRecord) -> InventoryError {
+    InventoryError::RunInProgress {
+        source_name: run.source,
+        run_id: run.id,
+        pid: run.pid,
+        host: run.host,
+        started_at: run.started_at,
+    }
+}
+
+/// Marks abandoned the running runs (of `source`, or all) whose process on this host is gone,
+/// and discards what they staged. Runs owned by other hosts are left alone: only their host can
+/// tell whether they are alive.
+fn abandon_dead_runs(conn: &Connection, host: &str, source: Option<&str>) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare(
+        "SELECT id, pid FROM runs
+         WHERE outcome = 'running' AND host = ?1 AND (?2 IS NULL OR source = ?2)",
+    )?;
+    let runs = stmt.query_map((host, source), |row| {
+        Ok((row.get::<_, i64>(0)?, row.get::<_, u32>(1)?))
+    })?;
+    for (run, pid) in runs.collect::<Result<Vec<_>, _>>()? {
+        if process::is_alive(pid) {
+            continue;
+        }
+        conn.execute(
+            "UPDATE runs SET outcome = ?2, error = ?3 WHERE id = ?1",
+            (
+                run,
+                RunOutcome::Abandoned,
+                format!(
+                    "its process (pid {pid} on host '{host}') ended before the run finished; \
+                     nothing it reported was kept"
+                ),
+            ),
+        )?;
+        conn.execute("DELETE FROM staged_resources WHERE run_id = ?1", [run])?;
+    }
+    Ok(())
+}
+
+fn run_record(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
+    Ok(RunRecord {
+        id: row.get(0)?,
+        source: row.get(1)?,
+        connector_id: row.get(2)?,
+        connector_version: row.get(3)?,
+        connector_digest: row.get(4)?,
+        started_at: timestamp(row, 5)?,
+        finished_at: row
+            .get::<_, Option<i64>>(6)?
+            .map(|_| timestamp(row, 6))
+            .transpose()?,
+        outcome: row.get(7)?,
+        pid: row.get(8)?,
+        host: row.get(9)?,
+        emitted: row.get(10)?,
+        added: row.get(11)?,
+        updated: row.get(12)?,
+        unchanged: row.get(13)?,
+        removed: row.get(14)?,
+        cleanup_refused: row.get(15)?,
+        error: row.get(16)?,
+    })
+}
+
+fn timestamp(row: &Row<'_>, column: usize) -> rusqlite::Result<Timestamp> {
+    Timestamp::from_millisecond(row.get(column)?).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(
+            column,
+            rusqlite::types::Type::Integer,
+            Box::new(e),
+        )
+    })
+}
+
+fn rfc3339<S: Serializer>(at: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(at)
+}
+
+fn rfc3339_opt<S: Serializer>(at: &Option<Timestamp>, serializer: S) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => serializer.collect_str(at),
+        None => serializer.serialize_none(),
+    }
+}

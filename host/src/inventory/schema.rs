@@ -1,0 +1,124 @@
+//! The inventory's schema and how a database file is brought up to it.
+//!
+//! Migrations are an ordered list of SQL scripts; `PRAGMA user_version` records how many have been
+//! applied. A released migration is never edited: a schema change is a new entry at the end, so any
+//! older database upgrades in order, in one transaction, the first time a newer `euno-host` opens it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::InventoryError;
+
+/// Timestamps are integer milliseconds since the Unix epoch (UTC), so that SQL compares them
+/// directly; outcomes are the lowercase names of [`super::RunOutcome`].
+const MIGRATIONS: &[&str] = &[
+    // 1: resources, who sponsors them, run history, and the staging area of runs in progress.
+    r"
+    CREATE TABLE runs (
+        id                INTEGER PRIMARY KEY,
+        source            TEXT    NOT NULL,
+        connector_id      TEXT    NOT NULL,
+        connector_version TEXT    NOT NULL,
+        connector_digest  TEXT    NOT NULL,
+        started_at        INTEGER NOT NULL,
+        finished_at       INTEGER,
+        outcome           TEXT    NOT NULL CHECK (outcome IN
+                              ('running', 'succeeded', 'failed', 'abandoned', 'dry_run')),
+        -- The process that owns a running run, so that another process can tell a live run
+        -- from one whose process died.
+        pid               INTEGER NOT NULL,
+        host              TEXT    NOT NULL,
+        emitted           INTEGER NOT NULL DEFAULT 0,
+        added             INTEGER NOT NULL DEFAULT 0,
+        updated           INTEGER NOT NULL DEFAULT 0,
+        unchanged         INTEGER NOT NULL DEFAULT 0,
+        removed           INTEGER NOT NULL DEFAULT 0,
+        cleanup_refused   TEXT,
+        error             TEXT
+    );
+    CREATE INDEX runs_by_source ON runs (source, id);
+    -- At most one run per source at a time, whichever process asks.
+    CREATE UNIQUE INDEX runs_one_running_per_source ON runs (source) WHERE outcome = 'running';
+
+    CREATE TABLE resources (
+        uri           TEXT    PRIMARY KEY,
+        resource_type TEXT    NOT NULL,
+        name          TEXT    NOT NULL,
+        parent_uri    TEXT,
+        native_id     TEXT,
+        properties    TEXT    NOT NULL,  -- a JSON object
+        first_seen    INTEGER NOT NULL,
+        -- A resource's last_seen is the latest of its sponsorships': kept there only, so that a
+        -- run rewrites only the resources that changed.
+        last_changed  INTEGER NOT NULL
+    );
+
+    -- A resource stays in the inventory while at least one source sponsors it.
+    CREATE TABLE sponsorships (
+        source      TEXT    NOT NULL,
+        uri         TEXT    NOT NULL REFERENCES resources (uri) ON DELETE CASCADE,
+        last_seen   INTEGER NOT NULL,
+        last_run_id INTEGER NOT NULL REFERENCES runs (id),
+        PRIMARY KEY (source, uri)
+    ) WITHOUT ROWID;
+    CREATE INDEX sponsorships_by_uri ON sponsorships (uri);
+
+    -- What a run has emitted so far; merged into the tables above only when the run succeeds.
+    CREATE TABLE staged_resources (
+        run_id        INTEGER NOT NULL REFERENCES runs (id),
+        uri           TEXT    NOT NULL,
+        resource_type TEXT    NOT NULL,
+        name          TEXT    NOT NULL,
+        parent_uri    TEXT,
+        native_id     TEXT,
+        properties    TEXT    NOT NULL,
+        PRIMARY KEY (run_id, uri)
+    ) WITHOUT ROWID;
+    ",
+];
+
+/// Connection settings: WAL so that readers never block the writer, `NORMAL` sync (durable at
+/// each checkpoint, safe against corruption), enforced foreign keys, and a busy timeout so that
+/// several processes sharing the file wait for each other instead of failing.
+pub(super) fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+}
+
+/// Applies the migrations this database lacks, all in one transaction.
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), InventoryError> {
+    let supported = MIGRATIONS.len() as i64;
+    let failed = |version, source| InventoryError::Migrate {
+        path: path.to_owned(),
+        version,
+        source,
+    };
+    // Immediate, so that two processes opening a fresh file do not both migrate it.
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| failed(supported, e))?;
+    let found: i64 = tx
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(|e| failed(supported, e))?;
+    // A negative version is no schema this code wrote either.
+    if !(0..=supported).contains(&found) {
+        return Err(InventoryError::SchemaTooNew {
+            path: path.to_owned(),
+            found,
+            supported,
+        });
+    }
+    for (version, sql) in (1..).zip(MIGRATIONS).skip(found as usize) {
+        tx.execute_batch(sql).map_err(|e| failed(version, e))?;
+    }
+    tx.pragma_update(None, "user_version", supported)
+        .map_err(|e| failed(supported, e))?;
+    tx.commit().map_err(|e| failed(supported, e))
+}
+
+#[cfg(test)]
+pub(super) const VERSION: i64 = MIGRATIONS.len() as i64;

@@ -1,0 +1,23 @@
+//! `euno-host`: Euno's sandboxed connector runtime.
+//!
+//! It loads source connectors (WASI 0.2 components of the `euno:connector` world), runs them in a
+//! sandbox with their secrets held on this side, and keeps what they discover in an embedded
+//! SQLite inventory.
+//!
+//! - [`bindings`]: the WIT contract as Rust types.
+//! - [`runtime`]: engine, linker, the per-call sandbox and its limits.
+//! - [`http_policy`]: the network policy checked on every outgoing request.
+//! - [`source`]: source files, validated against a connector's spec.
+//! - [`run`]: one discovery run, from the source file to the inventory.
+//! - [`inventory`]: the SQLite store of resources, sponsorships and runs.
+//! - [`cli`] and [`demo`]: the command line.
+
+pub mod bindings;
+pub mod cli;
+pub mod demo;
+pub mod http_policy;
+pub mod inventory;
+pub mod run;
+pub mod runtime;
+pub mod secret;
+pub mod source;

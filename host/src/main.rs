@@ -1,0 +1,37 @@
+//! The `euno-host` executable: parse the arguments, run the command, map its outcome to the exit
+//! status with a one-line error on stderr.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use euno_host::cli::{self, Cli, Outcome};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("euno-host: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let outcome = runtime.block_on(cli::execute(cli));
+    match &outcome {
+        Outcome::Ok => {}
+        Outcome::Config(message)
+        | Outcome::RunFailed(message)
+        | Outcome::CleanupRefused(message)
+        | Outcome::Internal(message) => eprintln!("euno-host: {message}"),
+    }
+    ExitCode::from(outcome.exit_code())
+}

@@ -1,0 +1,391 @@
+//! One discovery run of one source, from the source file to the inventory.
+//!
+//! The connector streams batches; each is checked (URIs, types) and handed to a writer thread
+//! that stages it in the inventory, so memory stays flat however large the source is. Only when
+//! the connector returns successfully is the run merged (with cleanup) in one transaction; any
+//! failure leaves the inventory exactly as it was and records the run as failed.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+
+use jiff::Timestamp;
+use serde_json::{Map, Value};
+use tracing::Instrument;
+
+use crate::bindings::{ConnectorError, LogLevel, PropertyValue, Resource, RunContext};
+use crate::http_policy::EgressPolicy;
+use crate::inventory::{
+    ConnectorIdentity, Inventory, InventoryError, NewResource, RunId, RunSummary,
+};
+use crate::runtime::{CallError, Connector, Observer, Runtime, Sandbox, log_guest_line};
+use crate::source::{ResolvedSource, SourceError, SourceFile};
+
+/// Batches waiting for the writer before the connector is made to wait.
+const QUEUED_BATCHES: usize = 8;
+
+/// How a run should behave.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Compute and report the changes and the cleanup without writing them.
+    pub dry_run: bool,
+    /// Show a progress line on stderr (only when it is a terminal).
+    pub show_progress: bool,
+}
+
+/// What a finished run did.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// The source's name.
+    pub source: String,
+    /// The connector that ran.
+    pub connector: ConnectorIdentity,
+    /// Resources the connector emitted.
+    pub emitted: u64,
+    /// HTTP requests the connector reported making.
+    pub requests: u32,
+    /// Resources emitted, by type.
+    pub by_type: BTreeMap<String, u64>,
+    /// Wall time of the discovery, merge included.
+    pub elapsed: std::time::Duration,
+    /// What changed in the inventory (or would have, on a dry run).
+    pub summary: RunSummary,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+}
+
+/// Why a run did not complete.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The source file does not fit its connector.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The connector rejected a setting; the run was recorded as failed and nothing was changed.
+    #[error("source \"{source_name}\": {reason}")]
+    InvalidSetting {
+        /// The source.
+        source_name: String,
+        /// The connector's complaint, naming the setting.
+        reason: String,
+    },
+    /// The run started but the connector failed; nothing was changed.
+    #[error("run {run_id} of source \"{source_name}\" failed: {reason}")]
+    Failed {
+        /// The source.
+        source_name: String,
+        /// The failed run.
+        run_id: i64,
+        /// Why.
+        reason: String,
+    },
+    /// The inventory could not be read or written.
+    #[error("source \"{source_name}\": {error}")]
+    Inventory {
+        /// The source.
+        source_name: String,
+        /// The failure.
+        error: InventoryError,
+    },
+}
+
+impl ConnectorIdentity {
+    /// The identity recorded with each run of `connector`.
+    pub fn of(connector: &Connector) -> Self {
+        Self {
+            id: connector.spec.id.clone(),
+            version: connector.spec.version.clone(),
+            digest: connector.digest.clone(),
+        }
+    }
+}
+
+/// Checks a source file's settings against its connector, reading `${VAR}` from the process
+/// environment.
+pub fn resolve(file: &SourceFile, connector: &Connector) -> Result<ResolvedSource, SourceError> {
+    file.resolve(&connector.spec, |name| std::env::var(name).ok())
+}
+
+/// The sandbox for a resolved source.
+pub fn sandbox_for(file: &SourceFile, source: &ResolvedSource) -> Sandbox {
+    Sandbox {
+        policy: EgressPolicy::new(
+            source.origin.clone(),
+            source.bearer.clone(),
+            file.limits.request_timeout,
+        ),
+        limits: file.limits,
+    }
+}
+
+/// Runs a discovery of `file` with `connector` and records it in the inventory at `db_path`.
+pub async fn run_source(
+    runtime: &Runtime,
+    db_path: &Path,
+    file: &SourceFile,
+    connector: &Connector,
+    options: RunOptions,
+) -> Result<RunReport, RunError> {
+    let source = resolve(file, connector)?;
+    let name = source.name.clone();
+    let inventory_error = |error| RunError::Inventory {
+        source_name: name.clone(),
+        error,
+    };
+    let mut inventory = Inventory::open(db_path).map_err(inventory_error)?;
+    let identity = ConnectorIdentity::of(connector);
+    let started_at = Timestamp::now();
+    let clock = std::time::Instant::now();
+    let run = inventory
+        .begin_run(&source.name, &identity, started_at)
+        .map_err(inventory_error)?;
+
+    let (sender, receiver) = sync_channel(QUEUED_BATCHES);
+    let writer = spawn_writer(db_path.to_owned(), run, receiver);
+    let by_type = Arc::new(Mutex::new(BTreeMap::new()));
+    let observer = RunObserver::new(
+        source.name.clone(),
+        connector,
+        sender,
+        Arc::clone(&by_type),
+        options.show_progress,
+    );
+    let context = RunContext {
+        run_id: run.0.to_string(),
+        source_name: source.name.clone(),
+        started_at: started_at.as_millisecond(),
+    };
+    let span = tracing::info_span!("run", source = %source.name, run = run.0);
+    let outcome = runtime
+        .discover(
+            connector,
+            sandbox_for(file, &source),
+            Box::new(observer),
+            source.config.clone(),
+            context,
+        )
+        .instrument(span)
+        .await;
+    // The observer (and with it the channel's sender) went away with the store, so the writer
+    // drains what is queued and stops.
+    let staged = writer
+        .join()
+        .unwrap_or_else(|_| Err("the inventory writer panicked".to_owned()));
+    if options.show_progress && std::io::stderr().is_terminal() {
+        eprintln!();
+    }
+
+    let failure = match (&outcome, &staged) {
+        (Err(call), _) => Some(describe_call_error(call)),
+        (Ok(_), Err(error)) => Some(format!("storing the discovered resources failed: {error}")),
+        (Ok(summary), Ok(count)) if summary.emitted != *count => Some(format!(
+            "the connector reported {} resources but emitted {count}",
+            summary.emitted
+        )),
+        _ => None,
+    };
+    if let Some(reason) = failure {
+        inventory
+            .fail_run(run, Timestamp::now(), &reason)
+            .map_err(inventory_error)?;
+        if let Err(CallError::Connector(ConnectorError::InvalidConfig(_))) = outcome {
+            return Err(RunError::InvalidSetting {
+                source_name: source.name,
+                reason,
+            });
+        }
+        return Err(RunError::Failed {
+            source_name: source.name,
+            run_id: run.0,
+            reason,
+        });
+    }
+    let discovered = outcome.expect("failures returned above");
+    let summary = inventory
+        .complete_run(run, Timestamp::now(), &file.cleanup, options.dry_run)
+        .map_err(inventory_error)?;
+    Ok(RunReport {
+        source: source.name,
+        connector: identity,
+        emitted: discovered.emitted,
+        requests: discovered.requests,
+        by_type: std::mem::take(
+            &mut by_type
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        ),
+        elapsed: clock.elapsed(),
+        summary,
+        dry_run: options.dry_run,
+    })
+}
+
+/// A failure as the run history and the user see it.
+pub fn describe_call_error(error: &CallError) -> String {
+    error.to_string()
+}
+
+/// Stages batches into the inventory on its own thread and connection, so that SQLite never
+/// blocks the connector's executor. Returns how many resources it staged.
+fn spawn_writer(
+    db_path: PathBuf,
+    run: RunId,
+    batches: Receiver<Vec<NewResource>>,
+) -> std::thread::JoinHandle<Result<u64, String>> {
+    std::thread::Builder::new()
+        .name("euno-writer".to_owned())
+        .spawn(move || {
+            let inventory = Inventory::open(&db_path).map_err(|e| e.to_string())?;
+            let mut staged = 0u64;
+            for batch in batches {
+                inventory.stage(run, &batch).map_err(|e| e.to_string())?;
+                staged += batch.len() as u64;
+            }
+            Ok(staged)
+        })
+        .expect("spawning the inventory writer thread")
+}
+
+/// Checks and converts what the connector emits, and passes it to the writer.
+struct RunObserver {
+    source: String,
+    resource_types: HashSet<String>,
+    seen: HashSet<String>,
+    by_type: Arc<Mutex<BTreeMap<String, u64>>>,
+    sender: SyncSender<Vec<NewResource>>,
+    progress: bool,
+}
+
+impl RunObserver {
+    fn new(
+        source: String,
+        connector: &Connector,
+        sender: SyncSender<Vec<NewResource>>,
+        by_type: Arc<Mutex<BTreeMap<String, u64>>>,
+        show_progress: bool,
+    ) -> Self {
+        Self {
+            source,
+            resource_types: connector.spec.resource_types.iter().cloned().collect(),
+            seen: HashSet::new(),
+            by_type,
+            sender,
+            progress: show_progress && std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn check(&mut self, resource: &Resource) -> Result<(), String> {
+        let uri = &resource.uri;
+        if uri.is_empty() {
+            return Err("the connector emitted a resource with an empty URI".to_owned());
+        }
+        if uri
+            .chars()
+            .any(|c| c.is_uppercase() || c.is_whitespace() || c.is_control())
+        {
+            return Err(format!(
+                "the connector emitted URI `{uri}`, which is not lowercase without spaces"
+            ));
+        }
+        if !self.resource_types.contains(&resource.resource_type) {
+            return Err(format!(
+                "the connector emitted `{uri}` with type `{}`, which its spec does not declare",
+                resource.resource_type
+            ));
+        }
+        if !self.seen.insert(uri.clone()) {
+            return Err(format!("the connector emitted `{uri}` twice in one run"));
+        }
+        Ok(())
+    }
+}
+
+impl Observer for RunObserver {
+    fn emit(&mut self, batch: Vec<Resource>) -> Result<(), String> {
+        let mut converted = Vec::with_capacity(batch.len());
+        for resource in &batch {
+            self.check(resource)?;
+        }
+        {
+            let mut by_type = self
+                .by_type
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for resource in &batch {
+                *by_type.entry(resource.resource_type.clone()).or_default() += 1;
+            }
+        }
+        converted.extend(batch.into_iter().map(to_new_resource));
+        self.sender
+            .send(converted)
+            .map_err(|_| "the inventory writer stopped; see the run's error".to_owned())
+    }
+
+    fn log(&mut self, level: LogLevel, message: String) {
+        log_guest_line(&self.source, level, &message);
+    }
+
+    fn progress(&mut self, done: u64, total: Option<u64>) {
+        if self.progress {
+            let mut err = std::io::stderr().lock();
+            let _ = match total {
+                Some(total) => write!(err, "\r{}: {done}/{total}", self.source),
+                None => write!(err, "\r{}: {done} discovered", self.source),
+            };
+            let _ = err.flush();
+        }
+    }
+}
+
+fn to_new_resource(resource: Resource) -> NewResource {
+    let properties: Map<String, Value> = resource
+        .properties
+        .into_iter()
+        .map(|p| (p.name, property_json(p.value)))
+        .collect();
+    NewResource {
+        uri: resource.uri,
+        resource_type: resource.resource_type,
+        name: resource.name,
+        parent_uri: resource.parent_uri,
+        native_id: resource.native_id,
+        properties,
+    }
+}
+
+/// A typed property as JSON: timestamps become RFC 3339 UTC text.
+pub fn property_json(value: PropertyValue) -> Value {
+    match value {
+        PropertyValue::Null => Value::Null,
+        PropertyValue::Text(text) => Value::String(text),
+        PropertyValue::Integer(i) => Value::from(i),
+        PropertyValue::Boolean(b) => Value::Bool(b),
+        PropertyValue::Timestamp(ms) => {
+            Timestamp::from_millisecond(ms).map_or(Value::Null, |ts| Value::String(ts.to_string()))
+        }
+        PropertyValue::TextList(items) => {
+            Value::Array(items.into_iter().map(Value::String).collect())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn properties_become_plain_json_with_rfc3339_timestamps() {
+        assert_eq!(
+            property_json(PropertyValue::Timestamp(1_724_260_569_567)),
+            Value::from("2024-08-21T17:16:09.567Z")
+        );
+        assert_eq!(property_json(PropertyValue::Null), Value::Null);
+        assert_eq!(
+            property_json(PropertyValue::TextList(vec!["a".into(), "b".into()])),
+            serde_json::json!(["a", "b"])
+        );
+        assert_eq!(property_json(PropertyValue::Integer(-3)), Value::from(-3));
+    }
+}

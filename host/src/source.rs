@@ -1,0 +1,559 @@
+//! Source files: the TOML that says which connector discovers what, with which settings.
+//!
+//! ```toml
+//! name = "Hex - Analytics Projects"
+//! connector = "hex"                  # the bundled connector, or a path to a .wasm component
+//! [settings]
+//! api_token = "${HEX_API_TOKEN}"     # ${VAR} is read from the environment
+//! base_url = "https://app.hex.tech/api/v1"
+//! [cleanup]
+//! strategy = "immediate"
+//! ```
+//!
+//! Parsing happens in two steps. [`SourceFile::load`] reads the file and checks its shape. Then
+//! [`SourceFile::resolve`] checks the settings against the connector's spec (unknown keys,
+//! missing required fields, value kinds), expands `${VAR}`, applies defaults, and splits the
+//! secrets off, so that they reach the network policy and never the connector.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::bindings::{ConfigEntry, ConnectorSpec, FieldKind};
+use crate::http_policy::Origin;
+use crate::inventory::{CleanupPolicy, CleanupStrategy};
+use crate::runtime::Limits;
+use crate::secret::Secret;
+
+/// The connector named by the bundled Hex connector's id.
+pub const BUNDLED_HEX: &str = "hex";
+
+/// A source file that failed to load or to match its connector.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", .path.display())]
+pub struct SourceError {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong, naming the field.
+    pub message: String,
+}
+
+/// Which component a source runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectorRef {
+    /// The Hex connector carried in the binary.
+    BundledHex,
+    /// A component file (relative paths are relative to the source file).
+    File(PathBuf),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: String,
+    #[serde(default = "default_connector")]
+    connector: String,
+    #[serde(default)]
+    settings: toml::Table,
+    schedule: Option<toml::Table>,
+    #[serde(default)]
+    cleanup: RawCleanup,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+fn default_connector() -> String {
+    BUNDLED_HEX.to_owned()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCleanup {
+    strategy: Option<String>,
+    after_days: Option<u32>,
+    max_removal_ratio: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    memory_mib: Option<u32>,
+    deadline_seconds: Option<u64>,
+    max_request_seconds: Option<u64>,
+}
+
+/// A source file whose shape is valid; its settings are not yet checked against a connector.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// The source's name: its identity in the inventory.
+    pub name: String,
+    /// The component that discovers it.
+    pub connector: ConnectorRef,
+    /// The `[settings]` table, as written.
+    settings: toml::Table,
+    /// The `[schedule]` table, as written (read by the scheduler).
+    pub schedule: Option<toml::Table>,
+    /// What to do with resources a successful run no longer sees.
+    pub cleanup: CleanupPolicy,
+    /// The sandbox's budgets for this source.
+    pub limits: Limits,
+}
+
+/// A source ready to run: settings checked, defaults applied, secrets split off.
+#[derive(Debug, Clone)]
+pub struct ResolvedSource {
+    /// The source's name.
+    pub name: String,
+    /// Every non-secret setting, as the connector receives it.
+    pub config: Vec<ConfigEntry>,
+    /// The origin outgoing requests may reach, when the connector has a base URL.
+    pub origin: Option<Origin>,
+    /// The credential the host adds to requests, when the connector declares one.
+    pub bearer: Option<Secret>,
+}
+
+impl SourceFile {
+    /// Reads and shape-checks a source file.
+    pub fn load(path: &Path) -> Result<Self, SourceError> {
+        let text = std::fs::read_to_string(path).map_err(|e| SourceError {
+            path: path.to_owned(),
+            message: format!("cannot read the source file: {e}"),
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Shape-checks the text of a source file; `path` names it in errors and anchors relative
+    /// connector paths.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, SourceError> {
+        let error = |message: String| SourceError {
+            path: path.to_owned(),
+            message,
+        };
+        let raw: RawSource = toml::from_str(text).map_err(|e| error(toml_message(text, &e)))?;
+        if raw.name.trim().is_empty() {
+            return Err(error("field `name` must not be empty".to_owned()));
+        }
+        let connector = if raw.connector == BUNDLED_HEX {
+            ConnectorRef::BundledHex
+        } else if raw.connector.ends_with(".wasm") {
+            let file = PathBuf::from(&raw.connector);
+            let base = path.parent().unwrap_or(Path::new("."));
+            ConnectorRef::File(if file.is_absolute() {
+                file
+            } else {
+                base.join(file)
+            })
+        } else {
+            return Err(error(format!(
+                "field `connector`: `{}` is neither `{BUNDLED_HEX}` (the bundled connector) nor a path to a `.wasm` component",
+                raw.connector
+            )));
+        };
+        Ok(Self {
+            path: path.to_owned(),
+            name: raw.name.trim().to_owned(),
+            connector,
+            settings: raw.settings,
+            schedule: raw.schedule,
+            cleanup: cleanup_policy(raw.cleanup).map_err(error)?,
+            limits: limits(raw.limits).map_err(error)?,
+        })
+    }
+
+    /// Checks the settings against `spec` and reads `${VAR}` references through `env`.
+    pub fn resolve(
+        &self,
+        spec: &ConnectorSpec,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<ResolvedSource, SourceError> {
+        let error = |message: String| SourceError {
+            path: self.path.clone(),
+            message,
+        };
+        for key in self.settings.keys() {
+            if !spec.fields.iter().any(|f| &f.name == key) {
+                let known: Vec<&str> = spec.fields.iter().map(|f| f.name.as_str()).collect();
+                return Err(error(format!(
+                    "unknown setting `settings.{key}`; the {} connector accepts: {}",
+                    spec.id,
+                    known.join(", ")
+                )));
+            }
+        }
+        let mut values = BTreeMap::new();
+        let mut secrets = BTreeMap::new();
+        let mut config = Vec::new();
+        for field in &spec.fields {
+            let key = format!("settings.{}", field.name);
+            let written = match self.settings.get(&field.name) {
+                Some(value) => Some(setting_text(&key, value, &env).map_err(&error)?),
+                None => None,
+            };
+            let value = match (written, &field.default_value) {
+                (Some(value), _) => value,
+                (None, Some(default)) if !field.secret => default.clone(),
+                (None, _) if field.required => {
+                    return Err(error(format!(
+                        "missing required setting `{key}` ({})",
+                        field.label
+                    )));
+                }
+                (None, _) => continue,
+            };
+            check_kind(&key, field.kind, &value, field.secret).map_err(&error)?;
+            if field.secret {
+                secrets.insert(field.name.clone(), Secret::new(value));
+            } else {
+                values.insert(field.name.clone(), value.clone());
+                config.push(ConfigEntry {
+                    name: field.name.clone(),
+                    value,
+                });
+            }
+        }
+        let origin = match &spec.base_url_field {
+            Some(field) => match values.get(field) {
+                Some(url) => Some(
+                    Origin::of_url(url)
+                        .map_err(|e| error(format!("setting `settings.{field}`: {e}")))?,
+                ),
+                None => None,
+            },
+            None => None,
+        };
+        let bearer = spec
+            .bearer_credential_field
+            .as_ref()
+            .and_then(|field| secrets.remove(field));
+        Ok(ResolvedSource {
+            name: self.name.clone(),
+            config,
+            origin,
+            bearer,
+        })
+    }
+}
+
+/// toml's own rendering spans several lines (an excerpt with a caret); errors here are one line,
+/// so say where and what instead.
+fn toml_message(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim_end().replace('\n', " ");
+    match error.span() {
+        Some(span) => {
+            let before = text.get(..span.start).unwrap_or(text);
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    }
+}
+
+/// A setting as the text the connector receives, with `${VAR}` references expanded.
+fn setting_text(
+    key: &str,
+    value: &toml::Value,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    match value {
+        toml::Value::String(s) => expand_env(key, s, env),
+        toml::Value::Integer(i) => Ok(i.to_string()),
+        toml::Value::Boolean(b) => Ok(b.to_string()),
+        toml::Value::Float(f) => Ok(f.to_string()),
+        other => Err(format!(
+            "setting `{key}` must be a string, number or boolean, not a {}",
+            other.type_str()
+        )),
+    }
+}
+
+/// Replaces each `${NAME}` with the environment variable `NAME`; a missing variable is an error.
+fn expand_env(
+    key: &str,
+    text: &str,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("setting `{key}`: `${{` without a closing `}}`"))?;
+        let name = &after[..end];
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!(
+                "setting `{key}`: `${{{name}}}` is not a valid environment variable name"
+            ));
+        }
+        let value = env(name).ok_or_else(|| {
+            format!("setting `{key}` refers to the environment variable `{name}`, which is not set")
+        })?;
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Checks a value against its field's kind. Secret values are never quoted in the message.
+fn check_kind(key: &str, kind: FieldKind, value: &str, secret: bool) -> Result<(), String> {
+    let shown = if secret {
+        "the value".to_owned()
+    } else {
+        format!("`{value}`")
+    };
+    match kind {
+        FieldKind::Text if value.trim().is_empty() => {
+            Err(format!("setting `{key}` must not be empty"))
+        }
+        FieldKind::Text => Ok(()),
+        FieldKind::Integer => value
+            .parse::<i64>()
+            .map(drop)
+            .map_err(|_| format!("setting `{key}` must be an integer, got {shown}")),
+        FieldKind::Boolean => match value {
+            "true" | "false" => Ok(()),
+            _ => Err(format!(
+                "setting `{key}` must be true or false, got {shown}"
+            )),
+        },
+        FieldKind::Url => Origin::of_url(value)
+            .map(drop)
+            .map_err(|e| format!("setting `{key}` must be an absolute http(s) URL: {e}")),
+    }
+}
+
+fn cleanup_policy(raw: RawCleanup) -> Result<CleanupPolicy, String> {
+    let strategy = match (raw.strategy.as_deref().unwrap_or("immediate"), raw.after_days) {
+        ("immediate", None) => CleanupStrategy::Immediate,
+        ("none", None) => CleanupStrategy::None,
+        ("after_days", Some(days)) if days > 0 => CleanupStrategy::AfterDays(days),
+        ("after_days", _) => return Err("`cleanup.after_days` must be a whole number of days, 1 or more, with strategy \"after_days\"".to_owned()),
+        ("immediate" | "none", Some(_)) => {
+            return Err("`cleanup.after_days` is only allowed with strategy = \"after_days\"".to_owned());
+        }
+        (other, _) => {
+            return Err(format!(
+                "`cleanup.strategy` must be \"immediate\", \"none\" or \"after_days\", not \"{other}\""
+            ));
+        }
+    };
+    if let Some(ratio) = raw.max_removal_ratio
+        && !(ratio > 0.0 && ratio <= 1.0)
+    {
+        return Err(format!(
+            "`cleanup.max_removal_ratio` must be above 0 and at most 1, not {ratio}"
+        ));
+    }
+    Ok(CleanupPolicy {
+        strategy,
+        max_removal_ratio: raw.max_removal_ratio,
+    })
+}
+
+fn limits(raw: RawLimits) -> Result<Limits, String> {
+    let defaults = Limits::default();
+    let memory_bytes = match raw.memory_mib {
+        None => defaults.memory_bytes,
+        Some(mib @ 16..=4096) => (mib as usize) << 20,
+        Some(other) => {
+            return Err(format!(
+                "`limits.memory_mib` must be between 16 and 4096, not {other}"
+            ));
+        }
+    };
+    let seconds =
+        |name: &str, value: Option<u64>, default: std::time::Duration, max: u64| match value {
+            None => Ok(default),
+            Some(s) if (1..=max).contains(&s) => Ok(std::time::Duration::from_secs(s)),
+            Some(s) => Err(format!(
+                "`limits.{name}` must be between 1 and {max}, not {s}"
+            )),
+        };
+    Ok(Limits {
+        memory_bytes,
+        deadline: seconds(
+            "deadline_seconds",
+            raw.deadline_seconds,
+            defaults.deadline,
+            7 * 24 * 3600,
+        )?,
+        request_timeout: seconds(
+            "max_request_seconds",
+            raw.max_request_seconds,
+            defaults.request_timeout,
+            3600,
+        )?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::ConfigField;
+
+    fn field(
+        name: &str,
+        kind: FieldKind,
+        required: bool,
+        secret: bool,
+        default: Option<&str>,
+    ) -> ConfigField {
+        ConfigField {
+            name: name.to_owned(),
+            label: name.to_owned(),
+            description: String::new(),
+            kind,
+            required,
+            secret,
+            default_value: default.map(str::to_owned),
+        }
+    }
+
+    fn spec() -> ConnectorSpec {
+        ConnectorSpec {
+            id: "hex".to_owned(),
+            display_name: "Hex".to_owned(),
+            version: "0.1.0".to_owned(),
+            description: String::new(),
+            fields: vec![
+                field("api_token", FieldKind::Text, true, true, None),
+                field(
+                    "base_url",
+                    FieldKind::Url,
+                    false,
+                    false,
+                    Some("https://app.hex.tech/api/v1"),
+                ),
+                field("workspace_id", FieldKind::Text, false, false, None),
+                field("page_size", FieldKind::Integer, false, false, Some("100")),
+            ],
+            resource_types: vec![],
+            base_url_field: Some("base_url".to_owned()),
+            bearer_credential_field: Some("api_token".to_owned()),
+        }
+    }
+
+    fn parse(text: &str) -> Result<SourceFile, SourceError> {
+        SourceFile::parse(Path::new("/etc/euno/hex.toml"), text)
+    }
+
+    fn env(name: &str) -> Option<String> {
+        (name == "HEX_API_TOKEN").then(|| "hxtp_secret".to_owned())
+    }
+
+    #[test]
+    fn a_full_source_resolves_with_defaults_and_the_secret_split_off() {
+        let file = parse(
+            "name = \"Hex - Analytics Projects\"\nconnector = \"hex\"\n[settings]\napi_token = \"${HEX_API_TOKEN}\"\nworkspace_id = \"ws-1\"\npage_size = 50\n",
+        )
+        .unwrap();
+        assert_eq!(file.connector, ConnectorRef::BundledHex);
+        let resolved = file.resolve(&spec(), env).unwrap();
+        let config: Vec<(&str, &str)> = resolved
+            .config
+            .iter()
+            .map(|e| (e.name.as_str(), e.value.as_str()))
+            .collect();
+        assert_eq!(
+            config,
+            [
+                ("base_url", "https://app.hex.tech/api/v1"),
+                ("workspace_id", "ws-1"),
+                ("page_size", "50")
+            ]
+        );
+        assert_eq!(resolved.bearer.unwrap().expose(), "hxtp_secret");
+        assert_eq!(
+            resolved.origin.unwrap().to_string(),
+            "https://app.hex.tech:443"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_file_and_the_field() {
+        let unknown = parse("name = \"x\"\ncolour = \"red\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(unknown.starts_with("/etc/euno/hex.toml: "), "{unknown}");
+        assert!(unknown.contains("colour"), "{unknown}");
+
+        let file = parse("name = \"x\"\n[settings]\napi_token = \"t\"\npage_sise = 5\n").unwrap();
+        let err = file.resolve(&spec(), env).unwrap_err().to_string();
+        assert!(err.contains("settings.page_sise"), "{err}");
+
+        let file = parse("name = \"x\"\n").unwrap();
+        let err = file.resolve(&spec(), env).unwrap_err().to_string();
+        assert!(
+            err.contains("missing required setting `settings.api_token`"),
+            "{err}"
+        );
+
+        let file =
+            parse("name = \"x\"\n[settings]\napi_token = \"t\"\npage_size = \"many\"\n").unwrap();
+        let err = file.resolve(&spec(), env).unwrap_err().to_string();
+        assert!(
+            err.contains("settings.page_size") && err.contains("integer"),
+            "{err}"
+        );
+
+        let file =
+            parse("name = \"x\"\n[settings]\napi_token = \"t\"\nbase_url = \"ftp://x\"\n").unwrap();
+        let err = file.resolve(&spec(), env).unwrap_err().to_string();
+        assert!(err.contains("settings.base_url"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_environment_variable_is_named_and_the_secret_never_quoted() {
+        let file = parse("name = \"x\"\n[settings]\napi_token = \"${NOPE}\"\n").unwrap();
+        let err = file.resolve(&spec(), env).unwrap_err().to_string();
+        assert!(
+            err.contains("`NOPE`") && err.contains("settings.api_token"),
+            "{err}"
+        );
+
+        let file = parse("name = \"x\"\n[settings]\napi_token = \"   \"\n").unwrap();
+        let err = file.resolve(&spec(), env).unwrap_err().to_string();
+        assert!(err.contains("must not be empty"), "{err}");
+    }
+
+    #[test]
+    fn connector_paths_are_relative_to_the_source_file() {
+        let file = parse("name = \"x\"\nconnector = \"connectors/other.wasm\"\n").unwrap();
+        assert_eq!(
+            file.connector,
+            ConnectorRef::File(PathBuf::from("/etc/euno/connectors/other.wasm"))
+        );
+        let err = parse("name = \"x\"\nconnector = \"tableau\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("field `connector`"), "{err}");
+    }
+
+    #[test]
+    fn cleanup_and_limits_are_checked() {
+        let file = parse("name = \"x\"\n[cleanup]\nstrategy = \"after_days\"\nafter_days = 7\nmax_removal_ratio = 0.5\n").unwrap();
+        assert_eq!(file.cleanup.strategy, CleanupStrategy::AfterDays(7));
+        assert_eq!(file.cleanup.max_removal_ratio, Some(0.5));
+        for bad in [
+            "[cleanup]\nstrategy = \"weekly\"\n",
+            "[cleanup]\nstrategy = \"after_days\"\n",
+            "[cleanup]\nafter_days = 3\n",
+            "[cleanup]\nmax_removal_ratio = 1.5\n",
+            "[limits]\nmemory_mib = 1\n",
+        ] {
+            let err = parse(&format!("name = \"x\"\n{bad}"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("cleanup.") || err.contains("limits."),
+                "{bad}: {err}"
+            );
+        }
+    }
+}

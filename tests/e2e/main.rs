@@ -1,0 +1,8 @@
+//! End-to-end tests of `euno-host`: the real binary, the real components (the bundled Hex
+//! connector and the misbehaving test guest) and the Hex API simulator on loopback.
+
+mod support;
+
+mod cli;
+mod discovery;
+mod sandbox;

@@ -1,0 +1,126 @@
+//! Builders shared by the end-to-end tests: a data directory per test, source files, and the
+//! `euno-host` binary run as a user would run it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hex_sim::{Faults, SimConfig, SimHandle, Workspace};
+use serde_json::Value;
+
+/// The binary under test.
+pub const EUNO_HOST: &str = env!("CARGO_BIN_EXE_euno-host");
+/// The misbehaving connector, built by `host/build.rs`.
+pub const TEST_GUEST: &str = env!("EUNO_TEST_GUEST_COMPONENT");
+/// The token every simulator in these tests accepts.
+pub const TOKEN: &str = "hxtp_e2e_secret_token_7f3a";
+
+/// What one `euno-host` invocation did.
+#[derive(Debug)]
+pub struct Output {
+    /// Exit status (`-1` when killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Output {
+    /// Parses stdout as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+    }
+}
+
+/// One isolated `euno-host` installation: its own data directory and source files.
+pub struct Host {
+    dir: tempfile::TempDir,
+}
+
+impl Host {
+    /// A fresh data directory.
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("creating a temporary directory"),
+        }
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Runs `euno-host` with `args` and `env`, on this data directory.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut command = Command::new(EUNO_HOST);
+        command
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .args(args)
+            .env_remove("EUNO_DATA_DIR")
+            .env("EUNO_LOG", "warn");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let output = command.output().expect("starting euno-host");
+        Output {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Runs `euno-host` with `args`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with_env(args, &[])
+    }
+
+    /// Writes a source file and returns its path.
+    pub fn source_file(&self, file_name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(file_name);
+        std::fs::write(&path, text).expect("writing a source file");
+        path
+    }
+
+    /// `resources --json`, optionally for one source.
+    pub fn resources(&self, source: Option<&str>) -> Vec<Value> {
+        let mut args = vec!["resources", "--json"];
+        if let Some(source) = source {
+            args.extend(["--source", source]);
+        }
+        let output = self.run(&args);
+        assert_eq!(output.code, 0, "{output:#?}");
+        output.json().as_array().expect("a JSON array").clone()
+    }
+}
+
+/// A simulator serving `workspace` with `faults`.
+pub fn simulator(workspace: Workspace, faults: Faults) -> SimHandle {
+    SimHandle::spawn(SimConfig {
+        token: TOKEN.to_owned(),
+        workspace,
+        faults,
+    })
+    .expect("starting the Hex API simulator")
+}
+
+/// A Hex source file for `sim`, with `extra` lines appended to `[settings]`.
+pub fn hex_source(name: &str, base_url: &str, extra_settings: &str) -> String {
+    format!(
+        "name = \"{name}\"\nconnector = \"hex\"\n\n[settings]\napi_token = \"${{HEX_API_TOKEN}}\"\nbase_url = \"{base_url}\"\nrequests_per_minute = 0\n{extra_settings}\n"
+    )
+}
+
+/// The environment that supplies the token to `${HEX_API_TOKEN}`.
+pub fn token_env() -> [(&'static str, &'static str); 1] {
+    [("HEX_API_TOKEN", TOKEN)]
+}
+
+/// A source running the test guest in `mode`, with extra settings and extra top-level tables.
+pub fn test_guest_source(name: &str, mode: &str, settings: &str, tables: &str) -> String {
+    format!(
+        "name = \"{name}\"\nconnector = \"{}\"\n\n[settings]\nmode = \"{mode}\"\n{settings}\n{tables}\n",
+        Path::new(TEST_GUEST).display()
+    )
+}
