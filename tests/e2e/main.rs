@@ -5,4 +5,6 @@ mod support;
 
 mod cli;
 mod discovery;
+mod fidelity;
+mod inventory;
 mod sandbox;
