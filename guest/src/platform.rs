@@ -21,7 +21,7 @@ impl Transport for WakiTransport {
             .header("accept", "application/json")
             .connect_timeout(timeout)
             .send()
-            .map_err(|error| transport_error(&*error))?;
+            .map_err(|error| transport_error(&*error, timeout))?;
         let status = response.status_code();
         let headers = response
             .headers()
@@ -49,15 +49,37 @@ impl Transport for WakiTransport {
 /// fail the same way every time; anything else (DNS, refused, reset, timeout) may pass.
 /// Takes the error as `dyn Error` (what waki's `anyhow::Error` derefs to) so the crate needs no
 /// `anyhow` of its own.
-fn transport_error(error: &(dyn std::error::Error + Send + Sync + 'static)) -> TransportError {
+///
+/// A timeout is told in words and tied to the setting that bounds it, rather than shown as
+/// `ErrorCode::ConnectionReadTimeout`.
+fn transport_error(
+    error: &(dyn std::error::Error + Send + Sync + 'static),
+    timeout: Duration,
+) -> TransportError {
+    let code = error.downcast_ref::<waki::ErrorCode>();
     let retryable = !matches!(
-        error.downcast_ref::<waki::ErrorCode>(),
+        code,
         Some(waki::ErrorCode::HttpRequestDenied | waki::ErrorCode::HttpRequestUriInvalid)
     );
-    TransportError {
-        message: error.to_string(),
-        retryable,
-    }
+    let timed_out = matches!(
+        code,
+        Some(
+            waki::ErrorCode::ConnectionTimeout
+                | waki::ErrorCode::ConnectionReadTimeout
+                | waki::ErrorCode::ConnectionWriteTimeout
+                | waki::ErrorCode::HttpResponseTimeout
+        )
+    );
+    let message = if timed_out {
+        format!(
+            "no answer in time (request_timeout_seconds is {}; the source's \
+             [limits] max_request_seconds also bounds each wait)",
+            timeout.as_secs()
+        )
+    } else {
+        error.to_string()
+    };
+    TransportError { message, retryable }
 }
 
 /// Wall-clock time and real sleeps.

@@ -61,6 +61,10 @@ pub struct Faults {
     /// Whether a 429 from `rate_limit_per_minute` carries `Retry-After` (the seconds until the
     /// window resets). Default true.
     pub retry_after: bool,
+    /// Send every `Retry-After` as an HTTP date (the moment the wait ends, to the second) instead
+    /// of a number of seconds. RFC 9110 allows both and Hex documents neither, so a client must
+    /// read either.
+    pub retry_after_http_date: bool,
     /// A burst of error statuses.
     pub server_errors: Option<ServerErrorBurst>,
     /// A burst of 429s.
@@ -87,6 +91,7 @@ impl Default for Faults {
         Faults {
             rate_limit_per_minute: None,
             retry_after: true,
+            retry_after_http_date: false,
             server_errors: None,
             rate_limit_burst: None,
             delay_ms: 0,

@@ -45,6 +45,9 @@ struct Cli {
     /// Send no `Retry-After` header with the 429s of --rate-limit-per-minute.
     #[arg(long, help_heading = "Faults")]
     no_retry_after: bool,
+    /// Send `Retry-After` as an HTTP date (when the wait ends) instead of seconds.
+    #[arg(long, help_heading = "Faults")]
+    retry_after_date: bool,
     /// Fail COUNT `GET /projects` requests from request START with STATUS (default 500).
     #[arg(long, value_name = "START:COUNT[:STATUS]", help_heading = "Faults")]
     server_errors: Option<ServerErrorBurst>,
@@ -80,6 +83,7 @@ impl Cli {
         Faults {
             rate_limit_per_minute: self.rate_limit_per_minute,
             retry_after: !self.no_retry_after,
+            retry_after_http_date: self.retry_after_date,
             server_errors: self.server_errors,
             rate_limit_burst: self.rate_limit_burst,
             delay_ms: self.delay_ms,

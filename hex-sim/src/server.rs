@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -27,6 +27,7 @@ use crate::error::SimError;
 use crate::faults::{ErrorShape, Faults, in_run};
 use crate::model::Workspace;
 use crate::stats::{Counters, SimStats, bump};
+use crate::timestamp::format_http_date;
 
 /// Everything the simulator serves and how it misbehaves.
 #[derive(Debug, Clone)]
@@ -274,6 +275,11 @@ async fn gate(State(state): State<Arc<AppState>>, request: Request, next: Next) 
         if let Some(error) = response.extensions_mut().remove::<ApiError>() {
             *response.body_mut() = Body::from(error.render(state.faults.error_shape, &trace_id));
             response.headers_mut().insert(header::CONTENT_TYPE, JSON);
+            if let (Some(seconds), true) = (error.retry_after, state.faults.retry_after_http_date)
+                && let Ok(date) = HeaderValue::from_str(&http_date_in(seconds))
+            {
+                response.headers_mut().insert(header::RETRY_AFTER, date);
+            }
         }
         state.counters.record_status(response.status().as_u16());
         response
@@ -282,6 +288,15 @@ async fn gate(State(state): State<Arc<AppState>>, request: Request, next: Next) 
         response.headers_mut().insert("x-trace-id", value);
     }
     response
+}
+
+/// The HTTP date `seconds` from now, to the second (rounded down, as the format cannot say more).
+fn http_date_in(seconds: u64) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .saturating_add(Duration::from_secs(seconds));
+    format_http_date(i64::try_from(now.as_millis()).unwrap_or(i64::MAX))
 }
 
 impl AppState {

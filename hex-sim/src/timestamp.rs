@@ -1,8 +1,10 @@
-//! Hex's timestamp format (`2024-08-21T17:16:09.567Z`) from epoch milliseconds.
+//! Hex's timestamp format (`2024-08-21T17:16:09.567Z`) from epoch milliseconds, and the HTTP
+//! date of a `Retry-After` header.
 //!
-//! The simulator only ever writes timestamps, and every one it writes is relative to a fixed
-//! reference instant, so that a given seed produces the same bytes on any day. A dozen lines of
-//! calendar arithmetic keep a date-time crate out of the dependency tree.
+//! The simulator only ever writes timestamps, and every one it writes in a project is relative to
+//! a fixed reference instant, so that a given seed produces the same bytes on any day (only the
+//! `Retry-After` date of a fault follows the wall clock). A dozen lines of calendar arithmetic
+//! keep a date-time crate out of the dependency tree.
 
 /// Milliseconds in one day.
 pub const DAY_MILLIS: i64 = 86_400_000;
@@ -25,6 +27,23 @@ pub fn format_millis(millis: i64) -> String {
     let (hour, minute) = (in_day / 3_600_000, in_day / 60_000 % 60);
     let (second, milli) = (in_day / 1000 % 60, in_day % 1000);
     format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{milli:03}Z")
+}
+
+/// Formats epoch milliseconds as an HTTP date (RFC 9110's IMF-fixdate), to the second:
+/// `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub(crate) fn format_http_date(millis: i64) -> String {
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = millis.div_euclid(DAY_MILLIS);
+    let in_day = millis.rem_euclid(DAY_MILLIS);
+    let (year, month, day) = civil_from_days(days);
+    let (hour, minute, second) = (in_day / 3_600_000, in_day / 60_000 % 60, in_day / 1000 % 60);
+    // 1970-01-01 was a Thursday.
+    let weekday = WEEKDAYS[days.rem_euclid(7) as usize];
+    let month = MONTHS[(month - 1) as usize];
+    format!("{weekday}, {day:02} {month} {year:04} {hour:02}:{minute:02}:{second:02} GMT")
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
@@ -71,6 +90,19 @@ mod tests {
         assert_eq!(
             format_millis(REFERENCE_MILLIS - 1),
             "2026-10-31T23:59:59.999Z"
+        );
+    }
+
+    #[test]
+    fn formats_http_dates() {
+        assert_eq!(
+            format_http_date(784_111_777_000),
+            "Sun, 06 Nov 1994 08:49:37 GMT"
+        );
+        assert_eq!(format_http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(
+            format_http_date(1_709_164_800_999),
+            "Thu, 29 Feb 2024 00:00:00 GMT"
         );
     }
 

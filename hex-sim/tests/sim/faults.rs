@@ -117,6 +117,35 @@ fn a_burst_of_429s_with_and_without_retry_after() {
 }
 
 #[test]
+fn retry_after_can_be_an_http_date() {
+    let burst = RateLimitBurst {
+        start_at: 1,
+        count: 1,
+        retry_after_secs: Some(120),
+    };
+    let sim = with_faults(
+        20,
+        Faults {
+            rate_limit_burst: Some(burst),
+            retry_after_http_date: true,
+            ..Faults::default()
+        },
+    );
+    let refused = get(&sim, PAGE);
+    assert_eq!(refused.status, 429);
+    let date = refused.header("retry-after").expect("a Retry-After header");
+    // `Sun, 06 Nov 1994 08:49:37 GMT`: a weekday, a day, a month, a year, a time and `GMT`.
+    let parts: Vec<&str> = date.split(' ').collect();
+    assert_eq!(parts.len(), 6, "{date}");
+    assert!(parts[0].ends_with(',') && parts[5] == "GMT", "{date}");
+    assert!(
+        parts[4].len() == 8 && parts[4].matches(':').count() == 2,
+        "{date}"
+    );
+    assert_eq!(get(&sim, PAGE).status, 200);
+}
+
+#[test]
 fn delays_hold_back_responses() {
     // Lower bounds only: the server waited at least this long. Nothing here measures speed.
     let sim = with_faults(
