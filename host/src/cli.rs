@@ -11,9 +11,13 @@ use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
 use crate::bindings::{ConnectorError, ConnectorSpec, FieldKind};
-use crate::inventory::{Inventory, StoredResource};
+use crate::inventory::{Inventory, StoredResource, format_timestamp};
 use crate::run::{self, RunError, RunOptions, RunReport};
 use crate::runtime::{CallError, Connector, LoadError, Runtime};
+use std::sync::Arc;
+
+use crate::connectors::{self, Registry};
+use crate::daemon::{self, ServeOptions};
 use crate::source::{ConnectorRef, SourceFile};
 
 /// Euno's sandboxed connector runtime: discovers resources with WebAssembly connectors and keeps
@@ -34,6 +38,10 @@ pub struct Cli {
         value_name = "FILTER"
     )]
     pub log: String,
+
+    /// Installed connector components (`*.wasm`), found by the id their `spec()` reports.
+    #[arg(long, global = true, env = "EUNO_CONNECTORS_DIR", value_name = "DIR")]
+    pub connectors: Option<PathBuf>,
 
     /// What to do.
     #[command(subcommand)]
@@ -58,6 +66,57 @@ pub enum Command {
     /// Manage sources known to the inventory.
     #[command(subcommand)]
     Sources(SourcesCommand),
+    /// Run every enabled source on its schedule, following changes to sources and connectors.
+    Serve(ServeArgs),
+    /// Show each source's schedule, next run and last run.
+    Status(StatusArgs),
+    /// Manage installed connector components.
+    #[command(subcommand)]
+    Connectors(ConnectorsCommand),
+}
+
+/// Arguments of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The directory of source files (`*.toml`), watched for changes.
+    #[arg(long, env = "EUNO_SOURCES_DIR", value_name = "DIR")]
+    pub sources: PathBuf,
+    /// Runs at once, across sources.
+    #[arg(long, default_value_t = 4)]
+    pub max_parallel: usize,
+    /// How often to look for changed files and due runs, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    pub poll_ms: u64,
+    /// Seconds in-flight runs may take to finish after SIGINT/SIGTERM before they are cancelled.
+    #[arg(long, default_value_t = 30)]
+    pub shutdown_grace_seconds: u64,
+}
+
+/// Arguments of `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The directory of source files (`*.toml`).
+    #[arg(long, env = "EUNO_SOURCES_DIR", value_name = "DIR")]
+    pub sources: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `connectors` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConnectorsCommand {
+    /// Validate a component and place it in the connectors directory as `<id>.wasm`.
+    Install {
+        /// The component file.
+        file: PathBuf,
+    },
+    /// List the connectors: id, version, digest, file.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Arguments of `demo`.
@@ -181,6 +240,7 @@ impl From<RunError> for Outcome {
         match error {
             RunError::Source(e) => Self::Config(e.to_string()),
             RunError::InvalidSetting { .. } => Self::Config(error.to_string()),
+            RunError::Busy(message) => Self::RunFailed(message),
             RunError::Failed { .. } => Self::RunFailed(error.to_string()),
             other => Self::Internal(other.to_string()),
         }
@@ -221,54 +281,207 @@ pub async fn execute(cli: Cli) -> Outcome {
         Ok(runtime) => runtime,
         Err(e) => return Outcome::Internal(e.to_string()),
     };
+    let dir = cli.connectors;
+    let context = Context {
+        runtime,
+        paths,
+        connectors: dir,
+    };
+    let (runtime, paths) = (&context.runtime, &context.paths);
     match cli.command {
-        Command::Demo(args) => crate::demo::demo(&runtime, &paths, args).await,
-        Command::Spec(args) => spec(&runtime, args).await,
-        Command::Check(args) => check(&runtime, args).await,
-        Command::Run(args) => run(&runtime, &paths, args).await,
-        Command::Resources(args) => resources(&paths, args),
-        Command::Runs(args) => runs(&paths, args),
-        Command::Sources(SourcesCommand::Remove { name }) => remove_source(&paths, &name),
+        Command::Demo(args) => crate::demo::demo(runtime, paths, args).await,
+        Command::Spec(args) => spec(&context, args).await,
+        Command::Check(args) => check(&context, args).await,
+        Command::Run(args) => run(&context, args).await,
+        Command::Resources(args) => resources(paths, args),
+        Command::Runs(args) => runs(paths, args),
+        Command::Sources(SourcesCommand::Remove { name }) => remove_source(paths, &name),
+        Command::Serve(args) => serve(&context, args).await,
+        Command::Status(args) => status(paths, args),
+        Command::Connectors(ConnectorsCommand::Install { file }) => install(&context, &file).await,
+        Command::Connectors(ConnectorsCommand::List { json }) => {
+            list_connectors(&context, json).await
+        }
     }
 }
 
-/// Loads the connector a source names, or the override.
+/// What every command may need.
+pub struct Context {
+    /// The engine and linker.
+    pub runtime: Runtime,
+    /// Where data lives.
+    pub paths: Paths,
+    /// The connectors directory, when given.
+    pub connectors: Option<PathBuf>,
+}
+
+async fn serve(context: &Context, args: ServeArgs) -> Outcome {
+    let options = ServeOptions {
+        sources_dir: args.sources,
+        connectors_dir: context.connectors.clone(),
+        inventory: context.paths.inventory(),
+        max_parallel: args.max_parallel,
+        poll: std::time::Duration::from_millis(args.poll_ms.max(10)),
+        shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace_seconds),
+    };
+    match daemon::serve(context.runtime.clone(), options).await {
+        Ok(()) => Outcome::Ok,
+        Err(message) => Outcome::Config(message),
+    }
+}
+
+fn status(paths: &Paths, args: StatusArgs) -> Outcome {
+    let list = match daemon::status(&args.sources, &paths.inventory(), jiff::Timestamp::now()) {
+        Ok(list) => list,
+        Err(message) => return Outcome::Internal(message),
+    };
+    if args.json {
+        print_json(&list);
+        return Outcome::Ok;
+    }
+    for s in &list {
+        match (&s.name, &s.error) {
+            (_, Some(error)) => println!("INVALID  {error}"),
+            (Some(name), None) => {
+                println!("{name}  ({})", s.file);
+                let schedule = s.schedule.as_deref().unwrap_or("");
+                let state = if s.enabled {
+                    ""
+                } else {
+                    " [disabled: runs only when asked]"
+                };
+                println!("  schedule: {schedule}{state}");
+                println!("  next run: {}", s.next_run.as_deref().unwrap_or("-"));
+                match &s.last_run {
+                    Some(r) => println!(
+                        "  last run: {} {} at {} (added {}, updated {}, unchanged {}, removed {}){}",
+                        r.id,
+                        r.outcome,
+                        r.started_at,
+                        r.added,
+                        r.updated,
+                        r.unchanged,
+                        r.removed,
+                        if s.running {
+                            "; a run is in progress"
+                        } else {
+                            ""
+                        }
+                    ),
+                    None => println!("  last run: never"),
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    Outcome::Ok
+}
+
+async fn install(context: &Context, file: &std::path::Path) -> Outcome {
+    let Some(dir) = &context.connectors else {
+        return Outcome::Config(
+            "`connectors install` needs --connectors DIR (or EUNO_CONNECTORS_DIR)".to_owned(),
+        );
+    };
+    match connectors::install(&context.runtime, file, dir).await {
+        Ok((path, connector)) => {
+            println!(
+                "Installed {} {} (digest {}) as {}",
+                connector.spec.id,
+                connector.spec.version,
+                connector.digest,
+                path.display()
+            );
+            Outcome::Ok
+        }
+        Err(e) => Outcome::Config(e.to_string()),
+    }
+}
+
+async fn list_connectors(context: &Context, json: bool) -> Outcome {
+    let registry = match Registry::open(&context.runtime, context.connectors.as_deref()).await {
+        Ok(registry) => registry,
+        Err(e) => return Outcome::Config(e.to_string()),
+    };
+    #[derive(Serialize)]
+    struct Row {
+        id: String,
+        version: String,
+        digest: String,
+        file: Option<String>,
+    }
+    let rows: Vec<Row> = registry
+        .current()
+        .list()
+        .into_iter()
+        .map(|(file, c)| Row {
+            id: c.spec.id.clone(),
+            version: c.spec.version.clone(),
+            digest: c.digest.clone(),
+            file: file.map(|f| f.display().to_string()),
+        })
+        .collect();
+    if json {
+        print_json(&rows);
+    } else {
+        for row in &rows {
+            println!(
+                "{:<16} {:<10} {}  {}",
+                row.id,
+                row.version,
+                row.digest,
+                row.file.as_deref().unwrap_or("(bundled)")
+            );
+        }
+        for (path, reason) in registry.rejected() {
+            println!("REJECTED {}: {reason}", path.display());
+        }
+    }
+    Outcome::Ok
+}
+
+/// Loads the connector a source names: by id from the connectors directory (or the bundled
+/// Hex connector), or from a file.
 pub async fn load_connector(
-    runtime: &Runtime,
+    context: &Context,
     reference: &ConnectorRef,
-) -> Result<Connector, Outcome> {
+) -> Result<Arc<Connector>, Outcome> {
     match reference {
-        ConnectorRef::BundledHex => Ok(runtime.load_bundled_hex().await?),
-        ConnectorRef::File(path) => {
-            let bytes = std::fs::read(path).map_err(|e| {
-                Outcome::Config(format!(
-                    "{}: cannot read the connector component: {e}",
-                    path.display()
-                ))
-            })?;
-            Ok(runtime.load(&path.display().to_string(), &bytes).await?)
+        ConnectorRef::Id(id)
+            if id == crate::connectors::BUNDLED_ID && context.connectors.is_none() =>
+        {
+            Ok(Arc::new(context.runtime.load_bundled_hex().await?))
+        }
+        reference => {
+            let registry = Registry::open(&context.runtime, context.connectors.as_deref())
+                .await
+                .map_err(|e| Outcome::Config(e.to_string()))?;
+            daemon::resolve_connector(&context.runtime, &registry.current(), reference)
+                .await
+                .map_err(Outcome::Config)
         }
     }
 }
 
 async fn load_source(
-    runtime: &Runtime,
+    context: &Context,
     args: &SourceArgs,
-) -> Result<(SourceFile, Connector), Outcome> {
+) -> Result<(SourceFile, Arc<Connector>), Outcome> {
     let file = SourceFile::load(&args.source).map_err(|e| Outcome::Config(e.to_string()))?;
     let reference = match &args.connector {
         Some(path) => ConnectorRef::File(path.clone()),
         None => file.connector.clone(),
     };
-    let connector = load_connector(runtime, &reference).await?;
+    let connector = load_connector(context, &reference).await?;
     Ok((file, connector))
 }
 
-async fn spec(runtime: &Runtime, args: SpecArgs) -> Outcome {
-    let reference = args
-        .connector
-        .map_or(ConnectorRef::BundledHex, ConnectorRef::File);
-    let connector = match load_connector(runtime, &reference).await {
+async fn spec(context: &Context, args: SpecArgs) -> Outcome {
+    let reference = args.connector.map_or(
+        ConnectorRef::Id(crate::connectors::BUNDLED_ID.to_owned()),
+        ConnectorRef::File,
+    );
+    let connector = match load_connector(context, &reference).await {
         Ok(connector) => connector,
         Err(outcome) => return outcome,
     };
@@ -280,8 +493,9 @@ async fn spec(runtime: &Runtime, args: SpecArgs) -> Outcome {
     Outcome::Ok
 }
 
-async fn check(runtime: &Runtime, args: SourceArgs) -> Outcome {
-    let (file, connector) = match load_source(runtime, &args).await {
+async fn check(context: &Context, args: SourceArgs) -> Outcome {
+    let runtime = &context.runtime;
+    let (file, connector) = match load_source(context, &args).await {
         Ok(loaded) => loaded,
         Err(outcome) => return outcome,
     };
@@ -308,16 +522,27 @@ async fn check(runtime: &Runtime, args: SourceArgs) -> Outcome {
     }
 }
 
-async fn run(runtime: &Runtime, paths: &Paths, args: RunArgs) -> Outcome {
-    let (file, connector) = match load_source(runtime, &args.source).await {
+async fn run(context: &Context, args: RunArgs) -> Outcome {
+    let (runtime, paths) = (&context.runtime, &context.paths);
+    let (file, connector) = match load_source(context, &args.source).await {
         Ok(loaded) => loaded,
         Err(outcome) => return outcome,
     };
     let options = RunOptions {
         dry_run: args.dry_run,
         show_progress: true,
+        scheduled_slot: None,
     };
-    match run::run_source(runtime, &paths.inventory(), &file, &connector, options).await {
+    match run::run_source(
+        runtime,
+        &paths.inventory(),
+        &file,
+        &connector,
+        options,
+        None,
+    )
+    .await
+    {
         Ok(report) => {
             print!("{}", report_text(&report));
             match &report.summary.cleanup_refused {
@@ -416,9 +641,9 @@ impl<'a> ResourceView<'a> {
             native_id: r.native_id.as_deref(),
             properties: &r.properties,
             sponsors: &r.sponsors,
-            first_seen: r.first_seen.to_string(),
-            last_seen: r.last_seen.to_string(),
-            last_changed: r.last_changed.to_string(),
+            first_seen: format_timestamp(r.first_seen),
+            last_seen: format_timestamp(r.last_seen),
+            last_changed: format_timestamp(r.last_changed),
         }
     }
 }
@@ -518,7 +743,7 @@ fn runs(paths: &Paths, args: RunsArgs) -> Outcome {
                 r.id,
                 truncate(&r.source, 24),
                 outcome,
-                r.started_at.to_string(),
+                format_timestamp(r.started_at),
                 r.emitted,
                 r.added,
                 r.updated,
@@ -527,6 +752,9 @@ fn runs(paths: &Paths, args: RunsArgs) -> Outcome {
             );
             if let Some(error) = &r.error {
                 println!("       error: {error}");
+            }
+            if let Some(reason) = &r.cleanup_refused {
+                println!("       cleanup refused: {reason}");
             }
         }
     }
@@ -546,6 +774,18 @@ fn remove_source(paths: &Paths, name: &str) -> Outcome {
         Ok(inventory) => inventory,
         Err(outcome) => return outcome,
     };
+    // Every source that ever sponsored a resource has run, so a name without runs is a typo;
+    // removing it would "succeed" while the source meant stays.
+    match inventory.last_run(name) {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return Outcome::Config(format!(
+                "no source named \"{name}\" has ever run in this inventory; `euno-host runs` \
+                 lists the sources that have"
+            ));
+        }
+        Err(e) => return Outcome::Internal(e.to_string()),
+    }
     match inventory.remove_source(name) {
         Ok(removed) => {
             println!(

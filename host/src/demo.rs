@@ -47,8 +47,18 @@ pub async fn demo(runtime: &Runtime, paths: &Paths, args: DemoArgs) -> Outcome {
     let options = RunOptions {
         dry_run: false,
         show_progress: true,
+        scheduled_slot: None,
     };
-    match run::run_source(runtime, &paths.inventory(), &file, &connector, options).await {
+    match run::run_source(
+        runtime,
+        &paths.inventory(),
+        &file,
+        &connector,
+        options,
+        None,
+    )
+    .await
+    {
         Ok(report) => {
             print!("{}", report_text(&report));
             let count = |t: &str| report.by_type.get(t).copied().unwrap_or(0);

@@ -10,14 +10,20 @@
 //! - [`source`]: source files, validated against a connector's spec.
 //! - [`run`]: one discovery run, from the source file to the inventory.
 //! - [`inventory`]: the SQLite store of resources, sponsorships and runs.
+//! - [`schedule`]: weekly and hourly schedules.
+//! - [`connectors`]: the connectors directory and hot swap.
+//! - [`daemon`]: `serve` and `status`.
 //! - [`cli`] and [`demo`]: the command line.
 
 pub mod bindings;
 pub mod cli;
+pub mod connectors;
+pub mod daemon;
 pub mod demo;
 pub mod http_policy;
 pub mod inventory;
 pub mod run;
 pub mod runtime;
+pub mod schedule;
 pub mod secret;
 pub mod source;

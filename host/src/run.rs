@@ -18,7 +18,7 @@ use tracing::Instrument;
 use crate::bindings::{ConnectorError, LogLevel, PropertyValue, Resource, RunContext};
 use crate::http_policy::EgressPolicy;
 use crate::inventory::{
-    ConnectorIdentity, Inventory, InventoryError, NewResource, RunId, RunSummary,
+    ConnectorIdentity, Inventory, InventoryError, NewResource, RunId, RunSummary, format_timestamp,
 };
 use crate::runtime::{CallError, Connector, Observer, Runtime, Sandbox, log_guest_line};
 use crate::source::{ResolvedSource, SourceError, SourceFile};
@@ -33,6 +33,8 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// Show a progress line on stderr (only when it is a terminal).
     pub show_progress: bool,
+    /// The schedule slot this run stands for, when the scheduler started it.
+    pub scheduled_slot: Option<Timestamp>,
 }
 
 /// What a finished run did.
@@ -81,6 +83,9 @@ pub enum RunError {
         /// Why.
         reason: String,
     },
+    /// Another run of the source is in progress (in this process or another).
+    #[error("{0}")]
+    Busy(String),
     /// The inventory could not be read or written.
     #[error("source \"{source_name}\": {error}")]
     Inventory {
@@ -121,12 +126,14 @@ pub fn sandbox_for(file: &SourceFile, source: &ResolvedSource) -> Sandbox {
 }
 
 /// Runs a discovery of `file` with `connector` and records it in the inventory at `db_path`.
+/// When `cancel` turns true the connector is stopped and the run recorded as cancelled.
 pub async fn run_source(
     runtime: &Runtime,
     db_path: &Path,
     file: &SourceFile,
     connector: &Connector,
     options: RunOptions,
+    cancel: Option<tokio::sync::watch::Receiver<bool>>,
 ) -> Result<RunReport, RunError> {
     let source = resolve(file, connector)?;
     let name = source.name.clone();
@@ -140,7 +147,15 @@ pub async fn run_source(
     let clock = std::time::Instant::now();
     let run = inventory
         .begin_run(&source.name, &identity, started_at)
-        .map_err(inventory_error)?;
+        .map_err(|error| match error {
+            InventoryError::RunInProgress { .. } => RunError::Busy(error.to_string()),
+            error => inventory_error(error),
+        })?;
+    if let Some(slot) = options.scheduled_slot {
+        inventory
+            .set_scheduled_slot(run, slot)
+            .map_err(inventory_error)?;
+    }
 
     let (sender, receiver) = sync_channel(QUEUED_BATCHES);
     let writer = spawn_writer(db_path.to_owned(), run, receiver);
@@ -158,7 +173,7 @@ pub async fn run_source(
         started_at: started_at.as_millisecond(),
     };
     let span = tracing::info_span!("run", source = %source.name, run = run.0);
-    let outcome = runtime
+    let discover = runtime
         .discover(
             connector,
             sandbox_for(file, &source),
@@ -166,8 +181,15 @@ pub async fn run_source(
             source.config.clone(),
             context,
         )
-        .instrument(span)
-        .await;
+        .instrument(span);
+    let outcome = match cancel {
+        // Dropping the call drops its store: the guest stops wherever it is.
+        Some(mut cancel) => tokio::select! {
+            outcome = discover => outcome,
+            _ = cancel.wait_for(|cancelled| *cancelled) => Err(CallError::Cancelled),
+        },
+        None => discover.await,
+    };
     // The observer (and with it the channel's sender) went away with the store, so the writer
     // drains what is queued and stops.
     let staged = writer
@@ -203,9 +225,24 @@ pub async fn run_source(
         });
     }
     let discovered = outcome.expect("failures returned above");
-    let summary = inventory
-        .complete_run(run, Timestamp::now(), &file.cleanup, options.dry_run)
-        .map_err(inventory_error)?;
+    let merged = inventory.complete_run(run, Timestamp::now(), &file.cleanup, options.dry_run);
+    let summary = match merged {
+        Ok(summary) => summary,
+        Err(error) => {
+            // The merge rolled back. Record the run as failed rather than leave it running: a
+            // live process's running run blocks its source (for a long-lived `serve`, until it
+            // restarts).
+            let reason = format!("merging the run into the inventory failed: {error}");
+            if inventory.fail_run(run, Timestamp::now(), &reason).is_err() {
+                return Err(inventory_error(error));
+            }
+            return Err(RunError::Failed {
+                source_name: source.name,
+                run_id: run.0,
+                reason,
+            });
+        }
+    };
     Ok(RunReport {
         source: source.name,
         connector: identity,
@@ -362,9 +399,8 @@ pub fn property_json(value: PropertyValue) -> Value {
         PropertyValue::Text(text) => Value::String(text),
         PropertyValue::Integer(i) => Value::from(i),
         PropertyValue::Boolean(b) => Value::Bool(b),
-        PropertyValue::Timestamp(ms) => {
-            Timestamp::from_millisecond(ms).map_or(Value::Null, |ts| Value::String(ts.to_string()))
-        }
+        PropertyValue::Timestamp(ms) => Timestamp::from_millisecond(ms)
+            .map_or(Value::Null, |ts| Value::String(format_timestamp(ts))),
         PropertyValue::TextList(items) => {
             Value::Array(items.into_iter().map(Value::String).collect())
         }

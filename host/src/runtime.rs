@@ -23,6 +23,9 @@ use crate::http_policy::{EgressHooks, EgressPolicy};
 /// The Hex connector, built from `guest/` by `build.rs` and carried inside the binary.
 pub const BUNDLED_HEX_COMPONENT: &[u8] = include_bytes!(env!("EUNO_HEX_COMPONENT"));
 
+/// The wasmtime release compiled components come from (pinned exactly in `Cargo.toml`); part of
+/// the cache key together with the engine's compatibility hash and the component's digest.
+const WASMTIME_VERSION: &str = "48.0.8";
 /// How often the engine's epoch advances; the resolution of the wall-clock deadline.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Bytes of a guest's stderr kept to explain a crash (a Rust panic message lands there).
@@ -70,6 +73,9 @@ pub enum CallError {
         /// What the guest wrote to stderr (a panic message, usually).
         stderr: String,
     },
+    /// The host stopped the call because it is shutting down.
+    #[error("cancelled: euno-host is shutting down")]
+    Cancelled,
     /// The host could not set up the sandbox.
     #[error("could not start the connector: {0}")]
     Setup(String),
@@ -381,7 +387,9 @@ impl Runtime {
         let Some(cache_dir) = &self.cache_dir else {
             return Component::new(&self.engine, bytes).map_err(compile_error);
         };
-        let cached = cache_dir.join(format!("{digest}-{}.cwasm", self.compatibility_key()));
+        let cached = cache_dir
+            .join(format!("wasmtime-{WASMTIME_VERSION}"))
+            .join(format!("{digest}-{}.cwasm", self.compatibility_key()));
         if cached.is_file() {
             // SAFETY: the file was written by `precompile_component` of an engine with the same
             // compatibility hash (it is in the name) from the component with this digest, into

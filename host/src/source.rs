@@ -26,7 +26,7 @@ use crate::inventory::{CleanupPolicy, CleanupStrategy};
 use crate::runtime::Limits;
 use crate::secret::Secret;
 
-/// The connector named by the bundled Hex connector's id.
+/// The bundled Hex connector's id, the default connector of a source.
 pub const BUNDLED_HEX: &str = "hex";
 
 /// A source file that failed to load or to match its connector.
@@ -42,8 +42,9 @@ pub struct SourceError {
 /// Which component a source runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnectorRef {
-    /// The Hex connector carried in the binary.
-    BundledHex,
+    /// The connector whose `spec()` reports this id: from the connectors directory, or the
+    /// bundled one for `hex`.
+    Id(String),
     /// A component file (relative paths are relative to the source file).
     File(PathBuf),
 }
@@ -136,9 +137,7 @@ impl SourceFile {
         if raw.name.trim().is_empty() {
             return Err(error("field `name` must not be empty".to_owned()));
         }
-        let connector = if raw.connector == BUNDLED_HEX {
-            ConnectorRef::BundledHex
-        } else if raw.connector.ends_with(".wasm") {
+        let connector = if raw.connector.ends_with(".wasm") {
             let file = PathBuf::from(&raw.connector);
             let base = path.parent().unwrap_or(Path::new("."));
             ConnectorRef::File(if file.is_absolute() {
@@ -146,9 +145,16 @@ impl SourceFile {
             } else {
                 base.join(file)
             })
+        } else if !raw.connector.is_empty()
+            && raw
+                .connector
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        {
+            ConnectorRef::Id(raw.connector)
         } else {
             return Err(error(format!(
-                "field `connector`: `{}` is neither `{BUNDLED_HEX}` (the bundled connector) nor a path to a `.wasm` component",
+                "field `connector`: `{}` is neither a connector id (like `{BUNDLED_HEX}`) nor a path to a `.wasm` component",
                 raw.connector
             )));
         };
@@ -453,7 +459,7 @@ mod tests {
             "name = \"Hex - Analytics Projects\"\nconnector = \"hex\"\n[settings]\napi_token = \"${HEX_API_TOKEN}\"\nworkspace_id = \"ws-1\"\npage_size = 50\n",
         )
         .unwrap();
-        assert_eq!(file.connector, ConnectorRef::BundledHex);
+        assert_eq!(file.connector, ConnectorRef::Id("hex".to_owned()));
         let resolved = file.resolve(&spec(), env).unwrap();
         let config: Vec<(&str, &str)> = resolved
             .config
@@ -529,7 +535,7 @@ mod tests {
             file.connector,
             ConnectorRef::File(PathBuf::from("/etc/euno/connectors/other.wasm"))
         );
-        let err = parse("name = \"x\"\nconnector = \"tableau\"\n")
+        let err = parse("name = \"x\"\nconnector = \"Tableau Cloud\"\n")
             .unwrap_err()
             .to_string();
         assert!(err.contains("field `connector`"), "{err}");

@@ -8,3 +8,4 @@ mod discovery;
 mod fidelity;
 mod inventory;
 mod sandbox;
+mod serve;

@@ -124,3 +124,86 @@ pub fn test_guest_source(name: &str, mode: &str, settings: &str, tables: &str) -
         Path::new(TEST_GUEST).display()
     )
 }
+
+/// A Hex API at one fixed loopback address whose workspace a test can replace between runs, as
+/// when a company's Hex changes between two discoveries. The connector builds the projects' links
+/// from the base URL, so keeping the address keeps every unchanged project unchanged.
+pub struct ReplaceableSim {
+    addr: std::net::SocketAddr,
+    server: Option<(
+        tokio::sync::oneshot::Sender<()>,
+        std::thread::JoinHandle<()>,
+    )>,
+}
+
+impl ReplaceableSim {
+    /// Serves `workspace` with `faults` on a free port.
+    pub fn new(workspace: Workspace, faults: Faults) -> Self {
+        let mut sim = Self {
+            addr: ([127, 0, 0, 1], 0).into(),
+            server: None,
+        };
+        sim.replace(workspace, faults);
+        sim
+    }
+
+    /// The API base URL, `http://127.0.0.1:PORT/api/v1`, the same for the life of this value.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/api/v1", self.addr)
+    }
+
+    /// Stops serving the current workspace, and serves `workspace` with `faults` at the same
+    /// address. Requests still in flight are cut off: the runs that made them are over.
+    pub fn replace(&mut self, workspace: Workspace, faults: Faults) {
+        self.stop();
+        let simulator = hex_sim::Simulator::new(SimConfig {
+            token: TOKEN.to_owned(),
+            workspace,
+            faults,
+        })
+        .expect("preparing the Hex API simulator");
+        // std sets SO_REUSEADDR on Unix, but the old listener may take a moment to close.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let listener = loop {
+            match std::net::TcpListener::bind(self.addr) {
+                Ok(listener) => break listener,
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => panic!("binding the simulator to {} again: {e}", self.addr),
+            }
+        };
+        self.addr = listener.local_addr().unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the simulator");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                tokio::select! {
+                    served = simulator.serve(listener, std::future::pending()) => {
+                        served.expect("the simulator failed");
+                    }
+                    _ = stopped => {}
+                }
+            });
+        });
+        self.server = Some((stop, thread));
+    }
+
+    fn stop(&mut self) {
+        if let Some((stop, thread)) = self.server.take() {
+            let _ = stop.send(());
+            thread.join().expect("the simulator thread panicked");
+        }
+    }
+}
+
+impl Drop for ReplaceableSim {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -208,6 +208,9 @@ pub struct RunRecord {
     pub cleanup_refused: Option<String>,
     /// Why the run failed or was abandoned.
     pub error: Option<String>,
+    /// The schedule slot this run stood for, when `serve` started it; `None` for runs on request.
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub scheduled_slot: Option<Timestamp>,
 }
 
 /// A resource in the inventory.
@@ -236,6 +239,22 @@ pub struct StoredResource {
     pub last_changed: Timestamp,
     /// The sources that vouch for it, sorted.
     pub sponsors: Vec<String>,
+}
+
+impl InventoryError {
+    /// Whether SQLite said the database is busy or locked by another connection.
+    fn is_busy(&self) -> bool {
+        let source = match self {
+            Self::Open { source, .. }
+            | Self::Migrate { source, .. }
+            | Self::Database { source, .. } => source,
+            _ => return false,
+        };
+        matches!(
+            source.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    }
 }
 
 /// Why the inventory could not do what was asked.
@@ -336,12 +355,30 @@ fn failed(path: &Path, action: String) -> impl Fn(rusqlite::Error) -> InventoryE
 
 const RUN_COLUMNS: &str = "id, source, connector_id, connector_version, connector_digest, \
     started_at, finished_at, outcome, pid, host, emitted, added, updated, unchanged, removed, \
-    cleanup_refused, error";
+    cleanup_refused, error, scheduled_slot";
 
 impl Inventory {
     /// Opens (creating the file and its directory if needed) and upgrades the inventory at
     /// `path`, and marks as abandoned the runs that processes on this host left unfinished.
+    ///
+    /// Two processes opening a new file at once can meet SQLite's "database is locked" while one
+    /// of them switches it to WAL, a step the busy timeout does not cover; that is retried for a
+    /// few seconds.
     pub fn open(path: &Path) -> Result<Self, InventoryError> {
+        const ATTEMPTS: u32 = 50;
+        let mut attempt = 1;
+        loop {
+            match Self::open_once(path) {
+                Err(error) if error.is_busy() && attempt < ATTEMPTS => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    fn open_once(path: &Path) -> Result<Self, InventoryError> {
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| InventoryError::CreateDir {
                 path: dir.to_owned(),
@@ -620,6 +657,39 @@ impl Inventory {
         Ok(self.runs(Some(source), Some(1))?.pop())
     }
 
+    /// Records the schedule slot a run stands for.
+    pub fn set_scheduled_slot(&self, run: RunId, slot: Timestamp) -> Result<(), InventoryError> {
+        self.conn
+            .execute(
+                "UPDATE runs SET scheduled_slot = ?2 WHERE id = ?1",
+                (run.0, slot.as_millisecond()),
+            )
+            .map_err(failed(
+                &self.path,
+                format!("recording the schedule slot of run {}", run.0),
+            ))?;
+        Ok(())
+    }
+
+    /// The slot of the source's latest scheduled run, whatever its outcome: where its schedule
+    /// continues from. Runs on request do not move a schedule.
+    pub fn last_scheduled_slot(&self, source: &str) -> Result<Option<Timestamp>, InventoryError> {
+        let slot: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT scheduled_slot FROM runs WHERE source = ?1 AND scheduled_slot IS NOT NULL
+                 ORDER BY id DESC LIMIT 1",
+                [source],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(failed(
+                &self.path,
+                format!("reading the schedule of source '{source}'"),
+            ))?;
+        Ok(slot.and_then(|ms| Timestamp::from_millisecond(ms).ok()))
+    }
+
     /// Forgets `source`: drops its sponsorships and the resources no other source sponsors, and
     /// returns how many resources left the inventory. Its run history stays. Refused while a run
     /// of the source is in progress.
@@ -779,6 +849,10 @@ fn run_record(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
         removed: row.get(14)?,
         cleanup_refused: row.get(15)?,
         error: row.get(16)?,
+        scheduled_slot: row
+            .get::<_, Option<i64>>(17)?
+            .map(|_| timestamp(row, 17))
+            .transpose()?,
     })
 }
 
@@ -792,13 +866,19 @@ fn timestamp(row: &Row<'_>, column: usize) -> rusqlite::Result<Timestamp> {
     })
 }
 
+/// How every instant is written out: RFC 3339 UTC with exactly three fraction digits, so that the
+/// text sorts like the instants (`…:07.000Z` before `…:07.500Z`).
+pub fn format_timestamp(at: Timestamp) -> String {
+    format!("{at:.3}")
+}
+
 fn rfc3339<S: Serializer>(at: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(at)
+    serializer.serialize_str(&format_timestamp(*at))
 }
 
 fn rfc3339_opt<S: Serializer>(at: &Option<Timestamp>, serializer: S) -> Result<S::Ok, S::Error> {
     match at {
-        Some(at) => serializer.collect_str(at),
+        Some(at) => serializer.serialize_str(&format_timestamp(*at)),
         None => serializer.serialize_none(),
     }
 }

@@ -77,6 +77,10 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, uri)
     ) WITHOUT ROWID;
     ",
+    // 2: the schedule slot a run stood for, so that `serve` and `status` agree on the next one.
+    r"
+    ALTER TABLE runs ADD COLUMN scheduled_slot INTEGER;
+    ",
 ];
 
 /// Connection settings: WAL so that readers never block the writer, `NORMAL` sync (durable at

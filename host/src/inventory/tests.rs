@@ -562,11 +562,11 @@ fn run_history_is_newest_first_and_serialises_plainly() {
 
     let json = serde_json::to_value(&all[0]).expect("serialise");
     assert_eq!(json["outcome"], "succeeded");
-    assert_eq!(json["started_at"], "2025-01-03T00:00:00Z");
+    assert_eq!(json["started_at"], "2025-01-03T00:00:00.000Z");
     assert_eq!(json["connector_digest"], "sha256:abc");
     let resource = serde_json::to_value(&f.inventory.resources(Some(OTHER)).expect("resources")[0])
         .expect("serialise");
-    assert_eq!(resource["first_seen"], "2025-01-02T00:00:00Z");
+    assert_eq!(resource["first_seen"], "2025-01-02T00:00:00.000Z");
     assert_eq!(resource["sponsors"], json!([OTHER]));
     assert_eq!(resource["properties"]["views"], json!(1));
 }

@@ -76,6 +76,7 @@ impl Guest for TestGuest {
                 ),
                 field("target_url", FieldKind::Url, false, None),
                 field("token", FieldKind::Text, true, None),
+                field("sleep_ms", FieldKind::Integer, false, Some("1000")),
             ],
             resource_types: vec!["test_item".to_owned()],
             base_url_field: Some("base_url".to_owned()),
@@ -118,6 +119,14 @@ impl Guest for TestGuest {
                     emitted: 0,
                     requests: 0,
                 })
+            }
+            "sleep" => {
+                // A slow connector: long enough for a test to swap components under it.
+                let ms = setting(&config, "sleep_ms")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1000);
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                Ok(emit_items(count(&config), &context))
             }
             "fail" => Err(ConnectorError::Unauthorized(
                 "the test guest was told to fail".to_owned(),
