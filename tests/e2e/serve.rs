@@ -408,3 +408,30 @@ fn status_shows_next_run_times_for_weekly_and_hourly_sources() {
         "{broken:#}"
     );
 }
+
+#[test]
+fn connectors_install_validates_and_list_shows_id_version_and_digest() {
+    let host = Host::new();
+    let connectors = host.data_dir().with_file_name("connectors");
+    let dir = connectors.to_str().unwrap();
+    let installed = host.run(&["--connectors", dir, "connectors", "install", TEST_GUEST]);
+    assert_eq!(installed.code, 0, "{installed:#?}");
+    let bytes = std::fs::read(TEST_GUEST).unwrap();
+    assert_eq!(std::fs::read(connectors.join("test-guest.wasm")).unwrap(), bytes);
+
+    let bogus = host.source_file("bogus.wasm", "not a component");
+    let rejected = host.run(&["--connectors", dir, "connectors", "install", bogus.to_str().unwrap()]);
+    assert_eq!(rejected.code, 2, "{rejected:#?}");
+    assert!(rejected.stderr.contains("bogus.wasm"), "{}", rejected.stderr);
+    assert!(!connectors.join("bogus.wasm").exists());
+
+    let list = host.run(&["--connectors", dir, "connectors", "list", "--json"]);
+    assert_eq!(list.code, 0, "{list:#?}");
+    let list = list.json();
+    let ids: Vec<&str> = list.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["hex", "test-guest"], "{list:#}");
+    let guest = &list[1];
+    assert_eq!(guest["digest"], digest(&bytes).as_str());
+    assert_eq!(guest["version"], "0.1.0");
+    assert!(list[0]["file"].is_null(), "the bundled connector has no file");
+}
