@@ -24,6 +24,8 @@ pub mod ports;
 pub mod spec;
 pub mod timestamp;
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(target_arch = "wasm32")]
 mod platform;
 #[cfg(test)]

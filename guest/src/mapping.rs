@@ -39,7 +39,7 @@ impl MappingContext {
     /// The context of a run of `config` that started at `started_at` (epoch milliseconds).
     pub fn new(config: &HexConfig, started_at: i64) -> Self {
         Self {
-            workspace_uri: format!("hex.{}", config.workspace_key()).to_lowercase(),
+            workspace_uri: format!("hex.{}", uri_segment(&config.workspace_key())),
             workspace_id: config.workspace_id.clone(),
             workspace_name: config.workspace_name.clone(),
             app_origin: config.app_origin().to_owned(),
@@ -49,8 +49,27 @@ impl MappingContext {
 
     /// The URI of the project with id `id`.
     pub fn project_uri(&self, id: &str) -> String {
-        format!("{}.{}", self.workspace_uri, id).to_lowercase()
+        format!("{}.{}", self.workspace_uri, uri_segment(id))
     }
+}
+
+/// `text` as one segment of a resource URI: lowercase, with what the host refuses in a URI
+/// (whitespace, control characters, what stays uppercase) and what would change its meaning
+/// (`.` separates segments, `%` escapes) percent-encoded in lowercase hex. Hex ids are UUIDs and
+/// come out merely lowercased; the encoding only matters when an upstream sends something else.
+pub fn uri_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.to_lowercase().chars() {
+        if c == '.' || c == '%' || c.is_whitespace() || c.is_control() || c.is_uppercase() {
+            let mut bytes = [0; 4];
+            for byte in c.encode_utf8(&mut bytes).bytes() {
+                out.push_str(&format!("%{byte:02x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Maps one project (or component) to a resource under the workspace. Returns `None` for a
@@ -562,8 +581,10 @@ mod tests {
     fn uris_are_lowercase_and_keyed_by_workspace_id_else_name() {
         let p = project(json!({"id": "AbC"}));
         let (resource, _) = map(&p, &context(&[("workspace_name", "Acme Co")]));
-        assert_eq!(resource.uri, "hex.acme co.abc");
-        assert_eq!(resource.parent_uri.as_deref(), Some("hex.acme co"));
+        // The host refuses a URI with a space, so the name's space is encoded (found by fuzzing:
+        // "hex.acme co.abc" failed every run of such a workspace).
+        assert_eq!(resource.uri, "hex.acme%20co.abc");
+        assert_eq!(resource.parent_uri.as_deref(), Some("hex.acme%20co"));
         let (resource, _) = map(
             &p,
             &context(&[("workspace_name", "Acme"), ("workspace_id", "W9")]),

@@ -5,18 +5,33 @@
 //! DNS lookup. Credentials are added here, on the host side, so a connector never holds them and
 //! cannot set the `Authorization` header itself. Redirects are not followed at all: the guest sees
 //! the 3xx response, and a follow-up request to another origin is refused like any other.
+//!
+//! Responses are guarded on their way back: a body larger than the source's
+//! `limits.max_response_bytes` is cut off with an error (and ends the run), and the credential is
+//! masked wherever a server reflects it verbatim (headers, body, trailers), so that even an
+//! echoing endpoint at the allowed origin does not hand the token to the connector.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::uri::{Authority, Scheme};
-use http::{HeaderName, HeaderValue, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Uri};
+use http_body::{Body, Frame};
 use wasmtime_wasi_http::{
     DEFAULT_FORBIDDEN_HEADERS, Error as HttpError, ForbiddenHeaderFilter, RequestOptions, WasiBody,
     WasiHttpHooks,
 };
 
+use crate::budget::Breach;
 use crate::secret::Secret;
+
+/// Credentials shorter than this are not masked in responses: masking a short, guessable string
+/// would corrupt ordinary data more often than it would hide a secret. (They are still scrubbed
+/// from logs and errors.)
+pub const MIN_MASKED_SECRET_BYTES: usize = 8;
 
 /// The one origin a connector may reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +136,11 @@ impl EgressPolicy {
         }
     }
 
+    /// The credential the host adds, if any.
+    pub fn bearer(&self) -> Option<&Secret> {
+        self.bearer.as_ref()
+    }
+
     /// Whether a request to `uri` may leave the sandbox.
     pub fn check(&self, uri: &Uri) -> Result<(), EgressDenied> {
         let allowed = self.allowed.as_ref().ok_or(EgressDenied::NoNetwork)?;
@@ -152,15 +172,22 @@ impl EgressPolicy {
     }
 }
 
-/// The `wasi:http` hooks of one run: the policy and the credential.
+/// The `wasi:http` hooks of one run: the policy and the credential, and the response budget.
 pub struct EgressHooks {
     policy: EgressPolicy,
+    max_response_bytes: u64,
+    breach: Breach,
 }
 
 impl EgressHooks {
-    /// Hooks enforcing `policy`.
-    pub fn new(policy: EgressPolicy) -> Self {
-        Self { policy }
+    /// Hooks enforcing `policy`, cutting off any response body past `max_response_bytes` and
+    /// recording that in `breach`.
+    pub fn new(policy: EgressPolicy, max_response_bytes: u64, breach: Breach) -> Self {
+        Self {
+            policy,
+            max_response_bytes,
+            breach,
+        }
     }
 }
 
@@ -219,15 +246,214 @@ impl WasiHttpHooks for EgressHooks {
             }
         }
         let options = self.policy.clamp(options);
+        let guard = ResponseGuard {
+            url: without_query(request.uri()),
+            limit: self.max_response_bytes,
+            breach: self.breach.clone(),
+            mask: self
+                .policy
+                .bearer
+                .as_ref()
+                .map(|secret| secret.expose().as_bytes().to_vec())
+                .filter(|secret| secret.len() >= MIN_MASKED_SECRET_BYTES),
+        };
         Box::new(async move {
             use http_body_util::BodyExt;
             let (response, io) =
                 wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
-            ))
+            let response = guard.check(response.map(BodyExt::boxed_unsync))?;
+            Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
         })
+    }
+}
+
+/// What is checked on a response before the connector sees it.
+struct ResponseGuard {
+    url: String,
+    limit: u64,
+    breach: Breach,
+    /// The credential's bytes, when long enough to mask.
+    mask: Option<Vec<u8>>,
+}
+
+impl ResponseGuard {
+    /// Refuses a response that announces a body past the limit; masks the credential in the
+    /// headers and wraps the body so that it is counted and masked as it streams.
+    fn check(
+        self,
+        response: http::Response<WasiBody>,
+    ) -> Result<http::Response<WasiBody>, HttpError> {
+        let announced = response
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+        if let Some(length) = announced
+            && length > self.limit
+        {
+            let reason = format!(
+                "a response from {} announced {length} bytes, more than limits.max_response_bytes ({})",
+                self.url, self.limit
+            );
+            tracing::warn!("{reason}");
+            self.breach.record(reason);
+            return Err(HttpError::HttpResponseBodySize(Some(length)));
+        }
+        let (mut parts, body) = response.into_parts();
+        if let Some(mask) = &self.mask {
+            mask_headers(&mut parts.headers, mask);
+        }
+        let body = GuardedBody {
+            inner: body,
+            received: 0,
+            finished: false,
+            pending_trailers: None,
+            masker: self.mask.clone().map(Masker::new),
+            guard: self,
+        };
+        Ok(http::Response::from_parts(
+            parts,
+            http_body_util::BodyExt::boxed_unsync(body),
+        ))
+    }
+}
+
+/// Replaces every header value that contains the credential with one where it is masked.
+fn mask_headers(headers: &mut HeaderMap, secret: &[u8]) {
+    for value in headers.values_mut() {
+        let bytes = value.as_bytes();
+        if memchr::memmem::find(bytes, secret).is_some() {
+            let mut masked = bytes.to_vec();
+            mask_all(&mut masked, secret);
+            if let Ok(new) = HeaderValue::from_bytes(&masked) {
+                *value = new;
+            }
+        }
+    }
+}
+
+/// Overwrites each occurrence of `secret` in `buf` with as many `*`, so lengths stay the same.
+fn mask_all(buf: &mut [u8], secret: &[u8]) {
+    let mut from = 0;
+    while let Some(at) = memchr::memmem::find(&buf[from..], secret) {
+        let start = from + at;
+        buf[start..start + secret.len()].fill(b'*');
+        from = start + secret.len();
+    }
+}
+
+/// Masks a credential in a byte stream that arrives in arbitrary pieces: the last
+/// `secret.len() - 1` bytes of each piece are held back until the next one shows whether they
+/// begin an occurrence.
+#[derive(Debug)]
+struct Masker {
+    secret: Vec<u8>,
+    held: Vec<u8>,
+}
+
+impl Masker {
+    fn new(secret: Vec<u8>) -> Self {
+        Self {
+            secret,
+            held: Vec::new(),
+        }
+    }
+
+    /// The bytes of `piece` (after those held back) that can be released, masked.
+    fn push(&mut self, piece: &[u8]) -> Bytes {
+        let mut buf = std::mem::take(&mut self.held);
+        buf.extend_from_slice(piece);
+        mask_all(&mut buf, &self.secret);
+        let keep = (self.secret.len() - 1).min(buf.len());
+        self.held = buf.split_off(buf.len() - keep);
+        Bytes::from(buf)
+    }
+
+    /// The bytes still held back, at the end of the stream.
+    fn finish(&mut self) -> Bytes {
+        Bytes::from(std::mem::take(&mut self.held))
+    }
+}
+
+/// A response body counted against the limit and masked as it streams to the connector.
+struct GuardedBody {
+    inner: WasiBody,
+    guard: ResponseGuard,
+    received: u64,
+    finished: bool,
+    pending_trailers: Option<Frame<Bytes>>,
+    masker: Option<Masker>,
+}
+
+impl Body for GuardedBody {
+    type Data = Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+        let this = &mut *self;
+        if let Some(trailers) = this.pending_trailers.take() {
+            return Poll::Ready(Some(Ok(trailers)));
+        }
+        loop {
+            if this.finished {
+                return Poll::Ready(None);
+            }
+            let frame = match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => {
+                    this.finished = true;
+                    let rest = this.masker.as_mut().map(Masker::finish).unwrap_or_default();
+                    if rest.is_empty() {
+                        return Poll::Ready(None);
+                    }
+                    return Poll::Ready(Some(Ok(Frame::data(rest))));
+                }
+                Poll::Ready(Some(Err(error))) => return Poll::Ready(Some(Err(error))),
+                Poll::Ready(Some(Ok(frame))) => frame,
+            };
+            match frame.into_data() {
+                Ok(data) => {
+                    this.received += data.len() as u64;
+                    if this.received > this.guard.limit {
+                        this.finished = true;
+                        let reason = format!(
+                            "a response from {} was larger than limits.max_response_bytes ({} bytes)",
+                            this.guard.url, this.guard.limit
+                        );
+                        tracing::warn!("{reason}; cut off");
+                        this.guard.breach.record(reason);
+                        return Poll::Ready(Some(Err(HttpError::HttpResponseBodySize(Some(
+                            this.received,
+                        )))));
+                    }
+                    let data = match &mut this.masker {
+                        Some(masker) => masker.push(&data),
+                        None => data,
+                    };
+                    if !data.is_empty() {
+                        return Poll::Ready(Some(Ok(Frame::data(data))));
+                    }
+                }
+                Err(frame) => {
+                    let trailers = match (frame.into_trailers(), &this.guard.mask) {
+                        (Ok(mut trailers), Some(mask)) => {
+                            mask_headers(&mut trailers, mask);
+                            Frame::trailers(trailers)
+                        }
+                        (Ok(trailers), None) => Frame::trailers(trailers),
+                        (Err(other), _) => other,
+                    };
+                    let held = this.masker.as_mut().map(Masker::finish).unwrap_or_default();
+                    if held.is_empty() {
+                        return Poll::Ready(Some(Ok(trailers)));
+                    }
+                    this.pending_trailers = Some(trailers);
+                    return Poll::Ready(Some(Ok(Frame::data(held))));
+                }
+            }
+        }
     }
 }
 
@@ -316,6 +542,71 @@ mod tests {
             ..RequestOptions::default()
         }));
         assert_eq!(greedy.first_byte_timeout, Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn the_credential_is_masked_across_any_split_of_the_stream() {
+        let secret = b"hxtp_secret_42".to_vec();
+        let text =
+            b"{\"echo\": \"Bearer hxtp_secret_42\", \"again\": \"hxtp_secret_42hxtp_secret_4\"}";
+        let expected =
+            b"{\"echo\": \"Bearer **************\", \"again\": \"**************hxtp_secret_4\"}";
+        for piece in 1..text.len() {
+            let mut masker = Masker::new(secret.clone());
+            let mut out = Vec::new();
+            for chunk in text.chunks(piece) {
+                out.extend_from_slice(&masker.push(chunk));
+            }
+            out.extend_from_slice(&masker.finish());
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(expected),
+                "pieces of {piece}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn masking_a_stream_equals_masking_the_whole(
+            secret in "[a-z_]{8,16}",
+            pieces in proptest::collection::vec(("[a-z_ ]{0,12}", proptest::bool::ANY), 0..12),
+            cuts in proptest::collection::vec(1usize..20, 1..8),
+        ) {
+            let mut text = Vec::new();
+            for (filler, with_secret) in &pieces {
+                text.extend_from_slice(filler.as_bytes());
+                if *with_secret {
+                    text.extend_from_slice(secret.as_bytes());
+                }
+            }
+            let mut whole = text.clone();
+            mask_all(&mut whole, secret.as_bytes());
+            let mut masker = Masker::new(secret.as_bytes().to_vec());
+            let mut streamed = Vec::new();
+            let mut rest = text.as_slice();
+            for cut in cuts.iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let (piece, tail) = rest.split_at((*cut).min(rest.len()));
+                streamed.extend_from_slice(&masker.push(piece));
+                rest = tail;
+            }
+            streamed.extend_from_slice(&masker.finish());
+            proptest::prop_assert_eq!(&streamed, &whole);
+            proptest::prop_assert!(memchr::memmem::find(&streamed, secret.as_bytes()).is_none());
+        }
+    }
+
+    #[test]
+    fn headers_carrying_the_credential_are_masked() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-echo", HeaderValue::from_static("Bearer hxtp_secret_42"));
+        headers.insert("x-other", HeaderValue::from_static("fine"));
+        mask_headers(&mut headers, b"hxtp_secret_42");
+        assert_eq!(headers["x-echo"], "Bearer **************");
+        assert_eq!(headers["x-other"], "fine");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //!
 //! - [`bindings`]: the WIT contract as Rust types.
 //! - [`runtime`]: engine, linker, the per-call sandbox and its limits.
+//! - [`budget`]: the output budgets of a call (resources, batch, string and log sizes).
 //! - [`http_policy`]: the network policy checked on every outgoing request.
 //! - [`source`]: source files, validated against a connector's spec.
 //! - [`run`]: one discovery run, from the source file to the inventory.
@@ -16,10 +17,13 @@
 //! - [`cli`] and [`demo`]: the command line.
 
 pub mod bindings;
+pub mod budget;
 pub mod cli;
 pub mod connectors;
 pub mod daemon;
 pub mod demo;
+#[cfg(test)]
+mod fuzz;
 pub mod http_policy;
 pub mod inventory;
 pub mod run;

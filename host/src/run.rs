@@ -264,12 +264,13 @@ pub fn describe_call_error(error: &CallError) -> String {
     error.to_string()
 }
 
-/// Stages batches into the inventory on its own thread and connection, so that SQLite never
-/// blocks the connector's executor. Returns how many resources it staged.
+/// Converts and stages batches into the inventory on its own thread and connection, so that
+/// neither SQLite nor the conversion holds up the connector's thread. Returns how many resources
+/// it staged.
 fn spawn_writer(
     db_path: PathBuf,
     run: RunId,
-    batches: Receiver<Vec<NewResource>>,
+    batches: Receiver<Vec<Resource>>,
 ) -> std::thread::JoinHandle<Result<u64, String>> {
     std::thread::Builder::new()
         .name("euno-writer".to_owned())
@@ -277,6 +278,7 @@ fn spawn_writer(
             let inventory = Inventory::open(&db_path).map_err(|e| e.to_string())?;
             let mut staged = 0u64;
             for batch in batches {
+                let batch: Vec<NewResource> = batch.into_iter().map(to_new_resource).collect();
                 inventory.stage(run, &batch).map_err(|e| e.to_string())?;
                 staged += batch.len() as u64;
             }
@@ -291,7 +293,7 @@ struct RunObserver {
     resource_types: HashSet<String>,
     seen: HashSet<String>,
     by_type: Arc<Mutex<BTreeMap<String, u64>>>,
-    sender: SyncSender<Vec<NewResource>>,
+    sender: SyncSender<Vec<Resource>>,
     progress: bool,
 }
 
@@ -299,7 +301,7 @@ impl RunObserver {
     fn new(
         source: String,
         connector: &Connector,
-        sender: SyncSender<Vec<NewResource>>,
+        sender: SyncSender<Vec<Resource>>,
         by_type: Arc<Mutex<BTreeMap<String, u64>>>,
         show_progress: bool,
     ) -> Self {
@@ -341,7 +343,6 @@ impl RunObserver {
 
 impl Observer for RunObserver {
     fn emit(&mut self, batch: Vec<Resource>) -> Result<(), String> {
-        let mut converted = Vec::with_capacity(batch.len());
         for resource in &batch {
             self.check(resource)?;
         }
@@ -351,12 +352,16 @@ impl Observer for RunObserver {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             for resource in &batch {
-                *by_type.entry(resource.resource_type.clone()).or_default() += 1;
+                match by_type.get_mut(&resource.resource_type) {
+                    Some(count) => *count += 1,
+                    None => {
+                        by_type.insert(resource.resource_type.clone(), 1);
+                    }
+                }
             }
         }
-        converted.extend(batch.into_iter().map(to_new_resource));
         self.sender
-            .send(converted)
+            .send(batch)
             .map_err(|_| "the inventory writer stopped; see the run's error".to_owned())
     }
 

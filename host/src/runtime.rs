@@ -18,7 +18,9 @@ use crate::bindings::{
     self, ConfigEntry, ConnectorError, ConnectorSpec, DiscoverSummary, LogLevel, Resource,
     RunContext, SourceConnector, SourceConnectorPre,
 };
+use crate::budget::{Breach, Budget, LogVerdict};
 use crate::http_policy::{EgressHooks, EgressPolicy};
+use crate::secret::{Secret, redact};
 
 /// The Hex connector, built from `guest/` by `build.rs` and carried inside the binary.
 pub const BUNDLED_HEX_COMPONENT: &[u8] = include_bytes!(env!("EUNO_HEX_COMPONENT"));
@@ -31,7 +33,8 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Bytes of a guest's stderr kept to explain a crash (a Rust panic message lands there).
 const STDERR_CAPTURE: usize = 16 * 1024;
 
-/// Budgets for one call into a connector.
+/// Budgets for one call into a connector. Each is set by the `[limits]` table of a source file;
+/// the defaults fit a large Hex workspace with room to spare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Largest linear memory the guest may grow to, in bytes.
@@ -40,6 +43,16 @@ pub struct Limits {
     pub deadline: Duration,
     /// Longest any single HTTP wait (connect, first byte, between bytes) may take.
     pub request_timeout: Duration,
+    /// Largest body of any one HTTP response, in bytes.
+    pub max_response_bytes: u64,
+    /// Most resources one run may emit.
+    pub max_resources: u64,
+    /// Most resources one `emit` call may carry.
+    pub max_batch: usize,
+    /// Longest string (URI, name, property value…) in a resource, in bytes.
+    pub max_string_bytes: usize,
+    /// Log the connector may write in one call, in bytes; further lines are dropped.
+    pub max_log_bytes: u64,
 }
 
 impl Default for Limits {
@@ -48,6 +61,11 @@ impl Default for Limits {
             memory_bytes: 256 << 20,
             deadline: Duration::from_secs(60 * 60),
             request_timeout: Duration::from_secs(120),
+            max_response_bytes: 32 << 20,
+            max_resources: 2_000_000,
+            max_batch: 10_000,
+            max_string_bytes: 1 << 20,
+            max_log_bytes: 16 << 20,
         }
     }
 }
@@ -65,6 +83,10 @@ pub enum CallError {
     /// The guest tried to grow its memory past the cap and then failed.
     #[error("stopped: the connector needed more than its memory cap of {} MiB", .0 >> 20)]
     Memory(usize),
+    /// The host stopped the call: the connector broke a budget (response size, resources, batch
+    /// or string size) or emitted a resource the host refuses.
+    #[error("stopped: {0}")]
+    Stopped(String),
     /// The connector trapped (a bug in it, or a budget the host enforces).
     #[error("the connector crashed: {reason}{}", stderr_suffix(.stderr))]
     Trap {
@@ -79,6 +101,71 @@ pub enum CallError {
     /// The host could not set up the sandbox.
     #[error("could not start the connector: {0}")]
     Setup(String),
+}
+
+impl CallError {
+    /// The error with `secret` scrubbed from every text that came from the connector or a
+    /// server, so that no message, log line or run record can carry it.
+    fn redacted(self, secret: Option<&Secret>) -> Self {
+        let Some(secret) = secret else {
+            return self;
+        };
+        let r = |text: String| secret.redact(&text);
+        match self {
+            Self::Connector(error) => Self::Connector(match error {
+                ConnectorError::InvalidConfig(mut e) => {
+                    e.message = r(e.message);
+                    ConnectorError::InvalidConfig(e)
+                }
+                ConnectorError::Unauthorized(m) => ConnectorError::Unauthorized(r(m)),
+                ConnectorError::Forbidden(m) => ConnectorError::Forbidden(r(m)),
+                ConnectorError::NotFound(m) => ConnectorError::NotFound(r(m)),
+                ConnectorError::RateLimited(mut e) => {
+                    e.message = r(e.message);
+                    ConnectorError::RateLimited(e)
+                }
+                ConnectorError::Upstream(mut e) => {
+                    e.message = r(e.message);
+                    e.trace_id = e.trace_id.map(r);
+                    ConnectorError::Upstream(e)
+                }
+                ConnectorError::MalformedResponse(m) => ConnectorError::MalformedResponse(r(m)),
+                ConnectorError::Network(m) => ConnectorError::Network(r(m)),
+            }),
+            Self::Stopped(reason) => Self::Stopped(r(reason)),
+            Self::Trap { reason, stderr } => Self::Trap {
+                reason: r(reason),
+                stderr: r(stderr),
+            },
+            other => other,
+        }
+    }
+}
+
+/// A trap in one line: its causes without the wasm backtrace (logged at debug level instead),
+/// with a word on the likely cause of a fault at the top of the address space.
+fn trap_reason(error: &wasmtime::Error) -> String {
+    let causes: Vec<String> = error
+        .chain()
+        .map(|cause| cause.to_string())
+        .filter(|cause| !cause.starts_with("error while executing at wasm backtrace"))
+        .collect();
+    let mut reason = one_line(&causes.join(": "));
+    // A Rust guest's stack lives at the bottom of its memory and grows down: overflowing it
+    // wraps the stack pointer to the top of the 32-bit address space.
+    if reason.contains("memory fault at wasm address 0xfff") {
+        reason.push_str(" (at the top of the address space: the connector's stack overflowed)");
+    }
+    reason
+}
+
+/// `text` with its lines joined by ` / `, so that an error stays one line.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" / ")
 }
 
 fn stderr_suffix(stderr: &str) -> String {
@@ -190,6 +277,10 @@ pub struct RunState {
     hooks: EgressHooks,
     table: ResourceTable,
     memory: MemoryCap,
+    budget: Budget,
+    breach: Breach,
+    /// The source's credential, scrubbed from whatever the connector writes to the log.
+    secret: Option<Secret>,
     observer: Box<dyn Observer>,
 }
 
@@ -216,11 +307,25 @@ impl bindings::euno::connector::types::Host for RunState {}
 
 impl bindings::Host for RunState {
     fn emit(&mut self, batch: Vec<Resource>) -> wasmtime::Result<()> {
-        self.observer.emit(batch).map_err(wasmtime::Error::msg)
+        let admitted = self
+            .budget
+            .admit_batch(&batch)
+            .and_then(|()| self.observer.emit(batch));
+        admitted.map_err(|reason| {
+            let reason = redact(self.secret.as_ref(), &reason);
+            self.breach.record(reason.clone());
+            wasmtime::Error::msg(reason)
+        })
     }
 
     fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
-        self.observer.log(level, message);
+        match self.budget.admit_log(&message) {
+            LogVerdict::Write(line) => self
+                .observer
+                .log(level, redact(self.secret.as_ref(), &line)),
+            LogVerdict::Exhausted(warning) => self.observer.log(LogLevel::Warn, warning),
+            LogVerdict::Drop => {}
+        }
         Ok(())
     }
 
@@ -327,7 +432,19 @@ impl Runtime {
     /// Compiles (or loads from the cache), links and asks `spec()` of a component.
     pub async fn load(&self, origin: &str, bytes: &[u8]) -> Result<Connector, LoadError> {
         let digest = hex_digest(bytes);
-        let component = self.compile(origin, &digest, bytes)?;
+        // Compiling takes a few hundred milliseconds of CPU: keep it off the async workers, so a
+        // daemon swapping a component never delays its scheduling loop or the runs in flight.
+        let component = {
+            let (this, origin, digest, bytes) = (
+                self.clone(),
+                origin.to_owned(),
+                digest.clone(),
+                bytes.to_vec(),
+            );
+            tokio::task::spawn_blocking(move || this.compile(&origin, &digest, &bytes))
+                .await
+                .map_err(|e| LoadError::Engine(format!("the compile task failed: {e}")))??
+        };
         let contract = |e: wasmtime::Error| LoadError::Contract {
             origin: origin.to_owned(),
             message: format!("{e:#}"),
@@ -482,6 +599,8 @@ impl Runtime {
         > + Send,
     ) -> Result<R, CallError> {
         let Sandbox { policy, limits } = sandbox;
+        let secret = policy.bearer().cloned();
+        let breach = Breach::default();
         let memory_hit = Arc::new(AtomicBool::new(false));
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
         // Deliberately empty: no preopened directories, no environment, no arguments, no
@@ -496,12 +615,15 @@ impl Runtime {
         let state = RunState {
             wasi,
             http: WasiHttpCtx::new(),
-            hooks: EgressHooks::new(policy),
+            hooks: EgressHooks::new(policy, limits.max_response_bytes, breach.clone()),
             table: ResourceTable::new(),
             memory: MemoryCap {
                 max_bytes: limits.memory_bytes,
                 hit: Arc::clone(&memory_hit),
             },
+            budget: Budget::new(limits),
+            breach: breach.clone(),
+            secret: secret.clone(),
             observer,
         };
         let mut store = Store::new(&self.engine, state);
@@ -527,23 +649,32 @@ impl Runtime {
         // the host (a slow server) past its deadline.
         let outcome = tokio::time::timeout(limits.deadline + EPOCH_TICK * 10, run).await;
         let crash = |error: wasmtime::Error| {
-            if timed_out.load(Ordering::Relaxed) {
+            if let Some(reason) = breach.reason() {
+                CallError::Stopped(reason.to_owned())
+            } else if timed_out.load(Ordering::Relaxed) {
                 CallError::Deadline(limits.deadline)
             } else if memory_hit.load(Ordering::Relaxed) {
                 CallError::Memory(limits.memory_bytes)
             } else {
+                tracing::debug!("the connector trapped: {error:?}");
                 CallError::Trap {
-                    reason: format!("{error:#}"),
-                    stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
+                    reason: trap_reason(&error),
+                    stderr: one_line(&String::from_utf8_lossy(&stderr.contents())),
                 }
             }
         };
-        match outcome {
+        let result = match outcome {
             Err(_elapsed) => Err(CallError::Deadline(limits.deadline)),
             Ok(Err(error)) => Err(crash(error)),
+            // A broken budget ends the call whatever the connector made of the error it got (a
+            // cut-off response may have been retried, or swallowed).
+            Ok(Ok(_)) if breach.reason().is_some() => Err(CallError::Stopped(
+                breach.reason().unwrap_or_default().to_owned(),
+            )),
             Ok(Ok(Err(connector_error))) => Err(CallError::Connector(connector_error)),
             Ok(Ok(Ok(value))) => Ok(value),
-        }
+        };
+        result.map_err(|error| error.redacted(secret.as_ref()))
     }
 }
 

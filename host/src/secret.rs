@@ -15,6 +15,25 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// `text` with every occurrence of the secret replaced by `***`: for anything that came
+    /// from a connector or a server (log lines, error messages) on its way to a log, a terminal
+    /// or the run history.
+    pub fn redact(&self, text: &str) -> String {
+        if self.0.is_empty() {
+            text.to_owned()
+        } else {
+            text.replace(&self.0, "***")
+        }
+    }
+}
+
+/// [`Secret::redact`] for an optional secret.
+pub fn redact(secret: Option<&Secret>, text: &str) -> String {
+    match secret {
+        Some(secret) => secret.redact(text),
+        None => text.to_owned(),
+    }
 }
 
 impl std::fmt::Debug for Secret {
@@ -41,5 +60,16 @@ mod tests {
             "*** Secret(***) Secret(***)"
         );
         assert_eq!(secret.expose(), "hxtp_live_token");
+    }
+
+    #[test]
+    fn redaction_replaces_every_occurrence() {
+        let secret = Secret::new("hxtp_live_token".to_owned());
+        assert_eq!(
+            secret.redact("Bearer hxtp_live_token, again hxtp_live_token."),
+            "Bearer ***, again ***."
+        );
+        assert_eq!(super::redact(None, "hxtp_live_token"), "hxtp_live_token");
+        assert_eq!(Secret::new(String::new()).redact("abc"), "abc");
     }
 }

@@ -82,10 +82,16 @@ struct RawLimits {
     memory_mib: Option<u32>,
     deadline_seconds: Option<u64>,
     max_request_seconds: Option<u64>,
+    max_response_bytes: Option<u64>,
+    max_resources: Option<u64>,
+    max_batch: Option<u64>,
+    max_string_bytes: Option<u64>,
+    max_log_bytes: Option<u64>,
 }
 
 /// A source file whose shape is valid; its settings are not yet checked against a connector.
-#[derive(Debug, Clone)]
+/// Its `Debug` shows the settings' names only: a credential may be written there literally.
+#[derive(Clone)]
 pub struct SourceFile {
     /// The file it came from.
     pub path: PathBuf,
@@ -101,6 +107,20 @@ pub struct SourceFile {
     pub cleanup: CleanupPolicy,
     /// The sandbox's budgets for this source.
     pub limits: Limits,
+}
+
+impl std::fmt::Debug for SourceFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceFile")
+            .field("path", &self.path)
+            .field("name", &self.name)
+            .field("connector", &self.connector)
+            .field("settings", &self.settings.keys().collect::<Vec<_>>())
+            .field("schedule", &self.schedule)
+            .field("cleanup", &self.cleanup)
+            .field("limits", &self.limits)
+            .finish()
+    }
 }
 
 /// A source ready to run: settings checked, defaults applied, secrets split off.
@@ -233,7 +253,11 @@ impl SourceFile {
         let bearer = spec
             .bearer_credential_field
             .as_ref()
-            .and_then(|field| secrets.remove(field));
+            .and_then(|field| secrets.remove(field).map(|secret| (field, secret)));
+        if let Some((field, secret)) = &bearer {
+            check_bearer(&format!("settings.{field}"), secret).map_err(&error)?;
+        }
+        let bearer = bearer.map(|(_, secret)| secret);
         Ok(ResolvedSource {
             name: self.name.clone(),
             config,
@@ -246,7 +270,7 @@ impl SourceFile {
 /// toml's own rendering spans several lines (an excerpt with a caret); errors here are one line,
 /// so say where and what instead.
 fn toml_message(text: &str, error: &toml::de::Error) -> String {
-    let message = error.message().trim_end().replace('\n', " ");
+    let message = without_quoted_string(&error.message().trim_end().replace('\n', " "));
     match error.span() {
         Some(span) => {
             let before = text.get(..span.start).unwrap_or(text);
@@ -255,6 +279,24 @@ fn toml_message(text: &str, error: &toml::de::Error) -> String {
             format!("line {line}, column {column}: {message}")
         }
         None => message,
+    }
+}
+
+/// serde quotes a string it did not expect (`invalid type: string "…", expected u32`); the string
+/// may be a credential written in the wrong place, so the message keeps only its type.
+fn without_quoted_string(message: &str) -> String {
+    const START: &str = "string \"";
+    const END: &str = "\", expected";
+    match message.find(START) {
+        Some(start) => match message[start + START.len()..].find(END) {
+            Some(len) => format!(
+                "{}string{}",
+                &message[..start],
+                &message[start + START.len() + len + 1..]
+            ),
+            None => message.to_owned(),
+        },
+        None => message.to_owned(),
     }
 }
 
@@ -334,6 +376,28 @@ fn check_kind(key: &str, kind: FieldKind, value: &str, secret: bool) -> Result<(
     }
 }
 
+/// A credential must fit in an `Authorization` header. The value is never quoted: it is secret,
+/// and a line break in it usually means a token read from a file with its newline.
+fn check_bearer(key: &str, secret: &Secret) -> Result<(), String> {
+    let value = secret.expose();
+    if value.bytes().any(|b| b.is_ascii_control()) {
+        return Err(format!(
+            "setting `{key}` contains a line break or another control character, which cannot              be sent in an HTTP header; check the value (it is not shown: it is secret)"
+        ));
+    }
+    if value != value.trim() {
+        return Err(format!(
+            "setting `{key}` starts or ends with spaces; check the value (it is not shown: it              is secret)"
+        ));
+    }
+    match http::HeaderValue::from_str(&format!("Bearer {value}")) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(format!(
+            "setting `{key}` contains characters that cannot be sent in an HTTP header (it is              not shown: it is secret)"
+        )),
+    }
+}
+
 fn cleanup_policy(raw: RawCleanup) -> Result<CleanupPolicy, String> {
     let strategy = match (raw.strategy.as_deref().unwrap_or("immediate"), raw.after_days) {
         ("immediate", None) => CleanupStrategy::Immediate,
@@ -395,7 +459,55 @@ fn limits(raw: RawLimits) -> Result<Limits, String> {
             defaults.request_timeout,
             3600,
         )?,
+        max_response_bytes: count(
+            "max_response_bytes",
+            raw.max_response_bytes,
+            defaults.max_response_bytes,
+            1024..=4 << 30,
+        )?,
+        max_resources: count(
+            "max_resources",
+            raw.max_resources,
+            defaults.max_resources,
+            1..=100_000_000,
+        )?,
+        max_batch: count(
+            "max_batch",
+            raw.max_batch,
+            defaults.max_batch as u64,
+            1..=1_000_000,
+        )? as usize,
+        max_string_bytes: count(
+            "max_string_bytes",
+            raw.max_string_bytes,
+            defaults.max_string_bytes as u64,
+            64..=64 << 20,
+        )? as usize,
+        max_log_bytes: count(
+            "max_log_bytes",
+            raw.max_log_bytes,
+            defaults.max_log_bytes,
+            0..=1 << 30,
+        )?,
     })
+}
+
+/// A whole-number limit within `range`, or its default.
+fn count(
+    name: &str,
+    value: Option<u64>,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, String> {
+    match value {
+        None => Ok(default),
+        Some(n) if range.contains(&n) => Ok(n),
+        Some(n) => Err(format!(
+            "`limits.{name}` must be between {} and {}, not {n}",
+            range.start(),
+            range.end()
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -529,6 +641,65 @@ mod tests {
     }
 
     #[test]
+    fn every_limit_has_a_default_and_can_be_set() {
+        let defaults = parse("name = \"x\"\n").unwrap().limits;
+        assert_eq!(defaults, Limits::default());
+        assert_eq!(defaults.max_response_bytes, 32 << 20);
+        assert_eq!(defaults.max_resources, 2_000_000);
+        assert_eq!(defaults.max_batch, 10_000);
+        assert_eq!(defaults.max_string_bytes, 1 << 20);
+        assert_eq!(defaults.max_log_bytes, 16 << 20);
+        let set = parse(
+            "name = \"x\"\n[limits]\nmax_response_bytes = 2048\nmax_resources = 7\nmax_batch = 3\nmax_string_bytes = 100\nmax_log_bytes = 0\n",
+        )
+        .unwrap()
+        .limits;
+        assert_eq!(
+            (
+                set.max_response_bytes,
+                set.max_resources,
+                set.max_batch,
+                set.max_string_bytes,
+                set.max_log_bytes
+            ),
+            (2048, 7, 3, 100, 0)
+        );
+    }
+
+    #[test]
+    fn a_credential_that_cannot_be_a_header_is_refused_without_being_shown() {
+        for bad in ["hxtp_abc\ndef", "hxtp_abc\r", " hxtp_abc", "hxtp\u{7f}abc"] {
+            let file =
+                parse("name = \"x\"\n[settings]\napi_token = \"${HEX_API_TOKEN}\"\n").unwrap();
+            let err = file
+                .resolve(&spec(), |_| Some(bad.to_owned()))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("settings.api_token"), "{err}");
+            assert!(!err.contains("hxtp"), "{err}");
+        }
+    }
+
+    #[test]
+    fn debug_output_names_settings_without_their_values() {
+        let file = parse("name = \"x\"\n[settings]\napi_token = \"hxtp_literal\"\n").unwrap();
+        let shown = format!("{file:?}");
+        assert!(
+            shown.contains("api_token") && !shown.contains("hxtp_literal"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_string_in_the_wrong_place_is_not_quoted() {
+        let err = parse("name = \"x\"\n[limits]\nmemory_mib = \"hxtp_secret\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("invalid type: string, expected u32"), "{err}");
+        assert!(!err.contains("hxtp_secret"), "{err}");
+    }
+
+    #[test]
     fn connector_paths_are_relative_to_the_source_file() {
         let file = parse("name = \"x\"\nconnector = \"connectors/other.wasm\"\n").unwrap();
         assert_eq!(
@@ -552,6 +723,11 @@ mod tests {
             "[cleanup]\nafter_days = 3\n",
             "[cleanup]\nmax_removal_ratio = 1.5\n",
             "[limits]\nmemory_mib = 1\n",
+            "[limits]\nmax_response_bytes = 10\n",
+            "[limits]\nmax_resources = 0\n",
+            "[limits]\nmax_batch = 0\n",
+            "[limits]\nmax_string_bytes = 1\n",
+            "[limits]\nmax_log_bytes = 2000000000\n",
         ] {
             let err = parse(&format!("name = \"x\"\n{bad}"))
                 .unwrap_err()

@@ -44,13 +44,14 @@ fn place(path: &Path, bytes: &[u8]) {
     std::fs::rename(&tmp, path).unwrap();
 }
 
-struct Daemon {
+/// A running `euno-host serve`, killed when dropped.
+pub(crate) struct Daemon {
     child: Child,
     log: PathBuf,
 }
 
 impl Daemon {
-    fn start(host: &Host, sources: &Path, connectors: &Path) -> Self {
+    pub(crate) fn start(host: &Host, sources: &Path, connectors: &Path) -> Self {
         Self::start_with(host, sources, connectors, &[])
     }
 
@@ -73,7 +74,7 @@ impl Daemon {
         Self { child, log }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         let mut text = String::new();
         std::fs::File::open(&self.log)
             .unwrap()
@@ -91,7 +92,7 @@ impl Daemon {
     }
 
     /// SIGTERM, then the exit status.
-    fn terminate(mut self) -> i32 {
+    pub(crate) fn terminate(mut self) -> i32 {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         let deadline = Instant::now() + PATIENCE;
@@ -135,13 +136,13 @@ fn wait_until<T>(
     }
 }
 
-fn runs_of(host: &Host, source: &str) -> Vec<Value> {
+pub(crate) fn runs_of(host: &Host, source: &str) -> Vec<Value> {
     let output = host.run(&["runs", "--json", "--source", source]);
     assert_eq!(output.code, 0, "{output:#?}");
     output.json().as_array().unwrap().clone()
 }
 
-fn finished_run(host: &Host, source: &str, daemon: &Daemon) -> Value {
+pub(crate) fn finished_run(host: &Host, source: &str, daemon: &Daemon) -> Value {
     wait_until(
         &format!("a finished run of {source}"),
         || {
@@ -417,21 +418,42 @@ fn connectors_install_validates_and_list_shows_id_version_and_digest() {
     let installed = host.run(&["--connectors", dir, "connectors", "install", TEST_GUEST]);
     assert_eq!(installed.code, 0, "{installed:#?}");
     let bytes = std::fs::read(TEST_GUEST).unwrap();
-    assert_eq!(std::fs::read(connectors.join("test-guest.wasm")).unwrap(), bytes);
+    assert_eq!(
+        std::fs::read(connectors.join("test-guest.wasm")).unwrap(),
+        bytes
+    );
 
     let bogus = host.source_file("bogus.wasm", "not a component");
-    let rejected = host.run(&["--connectors", dir, "connectors", "install", bogus.to_str().unwrap()]);
+    let rejected = host.run(&[
+        "--connectors",
+        dir,
+        "connectors",
+        "install",
+        bogus.to_str().unwrap(),
+    ]);
     assert_eq!(rejected.code, 2, "{rejected:#?}");
-    assert!(rejected.stderr.contains("bogus.wasm"), "{}", rejected.stderr);
+    assert!(
+        rejected.stderr.contains("bogus.wasm"),
+        "{}",
+        rejected.stderr
+    );
     assert!(!connectors.join("bogus.wasm").exists());
 
     let list = host.run(&["--connectors", dir, "connectors", "list", "--json"]);
     assert_eq!(list.code, 0, "{list:#?}");
     let list = list.json();
-    let ids: Vec<&str> = list.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["hex", "test-guest"], "{list:#}");
     let guest = &list[1];
     assert_eq!(guest["digest"], digest(&bytes).as_str());
     assert_eq!(guest["version"], "0.1.0");
-    assert!(list[0]["file"].is_null(), "the bundled connector has no file");
+    assert!(
+        list[0]["file"].is_null(),
+        "the bundled connector has no file"
+    );
 }
