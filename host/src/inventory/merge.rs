@@ -1,6 +1,6 @@
 //! Merging a successful run's staged resources into the inventory, and telling what changed.
 //!
-//! Everything is set-based SQL over one run's staging rows, so a run of 100 000 resources merges
+//! Everything is set-based SQL over the run's staging file (attached as `staging`), so a run of 100 000 resources merges
 //! in a few passes inside SQLite instead of 100 000 round trips through Rust.
 
 use rusqlite::Connection;
@@ -28,11 +28,48 @@ const CLASSIFIED: &str = "
                      IS NOT (s.resource_type, s.name, s.parent_uri, s.native_id, s.properties)
                 THEN 'updated'
                 ELSE 'unchanged' END AS change
-    FROM staged_resources s LEFT JOIN resources r ON r.uri = s.uri
-    WHERE s.run_id = ?1";
+    FROM staging.staged_resources s LEFT JOIN resources r ON r.uri = s.uri";
 
-/// Classifies the run's staged resources as added, updated or unchanged.
-pub(super) fn changes(conn: &Connection, run: RunId, list_uris: bool) -> rusqlite::Result<Changes> {
+/// Writes the run's staged resources into the inventory (see [`upsert`]) and tells how they
+/// compare with what it held: added, updated or unchanged.
+///
+/// With `list_uris` (dry runs) every staged resource is classified first, URIs included. Otherwise
+/// only the new URIs are counted up front, from the two URI indexes alone, and the updated ones
+/// are those the upsert rewrote: it compares every resource anyway, so a run of 100k unchanged
+/// resources reads them once, not twice.
+pub(super) fn merge(
+    conn: &Connection,
+    run: RunId,
+    source: &str,
+    seen: i64,
+    list_uris: bool,
+) -> rusqlite::Result<Changes> {
+    if list_uris {
+        let changes = classify(conn)?;
+        upsert(conn, run, source, seen)?;
+        return Ok(changes);
+    }
+    let staged: u64 =
+        conn.query_row("SELECT count(*) FROM staging.staged_resources", [], |row| {
+            row.get(0)
+        })?;
+    let added: u64 = conn.query_row(
+        "SELECT count(*) FROM staging.staged_resources s
+         WHERE NOT EXISTS (SELECT 1 FROM resources r WHERE r.uri = s.uri)",
+        [],
+        |row| row.get(0),
+    )?;
+    let written = upsert(conn, run, source, seen)?;
+    Ok(Changes {
+        added,
+        updated: written.saturating_sub(added),
+        unchanged: staged.saturating_sub(written),
+        ..Changes::default()
+    })
+}
+
+/// Classifies the run's staged resources as added, updated or unchanged, with their URIs.
+fn classify(conn: &Connection) -> rusqlite::Result<Changes> {
     let mut changes = conn.query_row(
         &format!(
             "SELECT count(*) FILTER (WHERE change = 'added'),
@@ -40,7 +77,7 @@ pub(super) fn changes(conn: &Connection, run: RunId, list_uris: bool) -> rusqlit
                     count(*) FILTER (WHERE change = 'unchanged')
              FROM ({CLASSIFIED})"
         ),
-        [run.0],
+        [],
         |row| {
             Ok(Changes {
                 added: row.get(0)?,
@@ -50,18 +87,16 @@ pub(super) fn changes(conn: &Connection, run: RunId, list_uris: bool) -> rusqlit
             })
         },
     )?;
-    if list_uris {
-        let mut stmt = conn.prepare(&format!(
-            "SELECT uri, change FROM ({CLASSIFIED}) WHERE change <> 'unchanged' ORDER BY uri"
-        ))?;
-        let mut rows = stmt.query([run.0])?;
-        while let Some(row) = rows.next()? {
-            let list = match row.get_ref(1)?.as_str()? {
-                "added" => &mut changes.added_uris,
-                _ => &mut changes.updated_uris,
-            };
-            list.push(row.get(0)?);
-        }
+    let mut stmt = conn.prepare(&format!(
+        "SELECT uri, change FROM ({CLASSIFIED}) WHERE change <> 'unchanged' ORDER BY uri"
+    ))?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let list = match row.get_ref(1)?.as_str()? {
+            "added" => &mut changes.added_uris,
+            _ => &mut changes.updated_uris,
+        };
+        list.push(row.get(0)?);
     }
     Ok(changes)
 }
@@ -71,18 +106,14 @@ pub(super) fn changes(conn: &Connection, run: RunId, list_uris: bool) -> rusqlit
 /// `seen` (the run's start) becomes `first_seen` of new resources, `last_changed` of new and
 /// changed ones, and `last_seen` of the sponsorships. Unchanged resources are not rewritten at
 /// all (a resource's `last_seen` is the latest of its sponsorships'), which keeps a run that
-/// changes little cheap however many resources it reports.
-pub(super) fn upsert(
-    conn: &Connection,
-    run: RunId,
-    source: &str,
-    seen: i64,
-) -> rusqlite::Result<()> {
-    conn.execute(
+/// changes little cheap however many resources it reports. Returns how many resources were
+/// inserted or rewritten.
+fn upsert(conn: &Connection, run: RunId, source: &str, seen: i64) -> rusqlite::Result<u64> {
+    let written = conn.execute(
         "INSERT INTO resources
              (uri, resource_type, name, parent_uri, native_id, properties, first_seen, last_changed)
-         SELECT uri, resource_type, name, parent_uri, native_id, properties, ?2, ?2
-         FROM staged_resources WHERE run_id = ?1
+         SELECT uri, resource_type, name, parent_uri, native_id, properties, ?1, ?1
+         FROM staging.staged_resources WHERE true
          ON CONFLICT (uri) DO UPDATE SET
              (resource_type, name, parent_uri, native_id, properties, last_changed) =
                  (excluded.resource_type, excluded.name, excluded.parent_uri,
@@ -90,15 +121,15 @@ pub(super) fn upsert(
              WHERE (resource_type, name, parent_uri, native_id, properties)
                    IS NOT (excluded.resource_type, excluded.name, excluded.parent_uri,
                            excluded.native_id, excluded.properties)",
-        (run.0, seen),
+        [seen],
     )?;
     conn.execute(
         "INSERT INTO sponsorships (source, uri, last_seen, last_run_id)
-         SELECT ?2, uri, ?3, ?1 FROM staged_resources WHERE run_id = ?1
+         SELECT ?2, uri, ?3, ?1 FROM staging.staged_resources WHERE true
          ON CONFLICT (source, uri) DO UPDATE SET
              last_seen = max(last_seen, excluded.last_seen),
              last_run_id = excluded.last_run_id",
         (run.0, source, seen),
     )?;
-    Ok(())
+    Ok(written as u64)
 }

@@ -2,14 +2,14 @@
 //! resource, and the history of runs.
 //!
 //! How it keeps runs atomic with flat memory:
-//! - While a connector runs, its resources are streamed batch by batch into `staged_resources`
-//!   ([`Inventory::stage`], one short transaction per batch), so neither memory nor the write lock
-//!   grows with the run.
+//! - While a connector runs, its resources are streamed batch by batch into the run's staging
+//!   file ([`Inventory::stage`], one short transaction per batch; see `staging`), so neither
+//!   memory nor the write lock grows with the run.
 //! - The live tables change only in [`Inventory::complete_run`]: one transaction merges the
-//!   staging rows (set-based SQL), detects changes, applies [cleanup](CleanupPolicy), records the
-//!   outcome and deletes the staging rows. A connector that fails, traps or hits a limit, or a
-//!   process that dies mid-run, therefore leaves `resources` and `sponsorships` exactly as they
-//!   were.
+//!   staged rows (set-based SQL), detects changes, applies [cleanup](CleanupPolicy) and records
+//!   the outcome; then the staging file is deleted. A connector that fails, traps or hits a
+//!   limit, or a process that dies mid-run, therefore leaves `resources` and `sponsorships`
+//!   exactly as they were.
 //! - Each run row records its owner's host and process id. A run left `running` by a process that
 //!   is gone is marked `abandoned` (at [`Inventory::open`], or when the next run of its source
 //!   begins), and a unique index allows one `running` run per source, so separate processes agree
@@ -23,9 +23,11 @@ mod cleanup;
 mod merge;
 mod process;
 mod schema;
+mod staging;
 #[cfg(test)]
 mod tests;
 
+use std::cell::Cell;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -45,6 +47,8 @@ pub struct Inventory {
     path: PathBuf,
     /// This machine's name, recorded on the runs this process owns.
     host: String,
+    /// The run whose staging file is attached to `conn`, if any.
+    attached: Cell<Option<RunId>>,
 }
 
 /// The connector build a run used, recorded on the run.
@@ -396,11 +400,15 @@ impl Inventory {
             conn,
             path: path.to_owned(),
             host: process::host_name(),
+            attached: Cell::new(None),
         };
         let err = failed(path, "marking the runs of dead processes abandoned".into());
         let tx = inventory.write().map_err(&err)?;
-        abandon_dead_runs(&tx, &inventory.host, None).map_err(&err)?;
+        abandon_dead_runs(&tx, path, &inventory.host, None).map_err(&err)?;
         tx.commit().map_err(&err)?;
+        inventory
+            .remove_stale_staging()
+            .map_err(failed(path, "removing stale staging files".into()))?;
         Ok(inventory)
     }
 
@@ -417,7 +425,7 @@ impl Inventory {
     ) -> Result<RunId, InventoryError> {
         let err = failed(&self.path, format!("starting a run of source '{source}'"));
         let tx = self.write().map_err(&err)?;
-        abandon_dead_runs(&tx, &self.host, Some(source)).map_err(&err)?;
+        abandon_dead_runs(&tx, &self.path, &self.host, Some(source)).map_err(&err)?;
         if let Some(run) = running_run(&tx, source).map_err(&err)? {
             return Err(in_progress(run));
         }
@@ -459,6 +467,7 @@ impl Inventory {
             &self.path,
             format!("staging {} resources for run {run}", batch.len()),
         );
+        self.attach_staging(run).map_err(&err)?;
         let tx = self.write().map_err(&err)?;
         running(&tx, &self.path, run)?;
         tx.execute(
@@ -468,10 +477,10 @@ impl Inventory {
         .map_err(&err)?;
         let mut insert = tx
             .prepare_cached(
-                "INSERT INTO staged_resources
-                     (run_id, uri, resource_type, name, parent_uri, native_id, properties)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (run_id, uri) DO UPDATE SET
+                "INSERT INTO staging.staged_resources
+                     (uri, resource_type, name, parent_uri, native_id, properties)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (uri) DO UPDATE SET
                      (resource_type, name, parent_uri, native_id, properties) =
                          (excluded.resource_type, excluded.name, excluded.parent_uri,
                           excluded.native_id, excluded.properties)",
@@ -486,7 +495,6 @@ impl Inventory {
             })?;
             insert
                 .execute((
-                    run.0,
                     &resource.uri,
                     &resource.resource_type,
                     &resource.name,
@@ -516,6 +524,7 @@ impl Inventory {
         dry_run: bool,
     ) -> Result<RunSummary, InventoryError> {
         let err = failed(&self.path, format!("completing run {run}"));
+        self.attach_staging(run).map_err(&err)?;
         let mut tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -553,9 +562,8 @@ impl Inventory {
             ),
         )
         .map_err(&err)?;
-        tx.execute("DELETE FROM staged_resources WHERE run_id = ?1", [run.0])
-            .map_err(&err)?;
         tx.commit().map_err(&err)?;
+        self.discard_staging(run);
         Ok(summary)
     }
 
@@ -580,9 +588,9 @@ impl Inventory {
             ),
         )
         .map_err(&err)?;
-        tx.execute("DELETE FROM staged_resources WHERE run_id = ?1", [run.0])
-            .map_err(&err)?;
-        tx.commit().map_err(&err)
+        tx.commit().map_err(&err)?;
+        self.discard_staging(run);
+        Ok(())
     }
 
     /// The resources in the inventory, ordered by URI; with `source`, only those it sponsors.
@@ -699,7 +707,7 @@ impl Inventory {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
-        abandon_dead_runs(&tx, &self.host, Some(source)).map_err(&err)?;
+        abandon_dead_runs(&tx, &self.path, &self.host, Some(source)).map_err(&err)?;
         if let Some(run) = running_run(&tx, source).map_err(&err)? {
             return Err(in_progress(run));
         }
@@ -716,6 +724,52 @@ impl Inventory {
             .map_err(&err)?;
         tx.commit().map_err(&err)?;
         Ok(removed as u64)
+    }
+
+    /// Attaches the staging file of `run` as `staging`, unless it already is.
+    fn attach_staging(&self, run: RunId) -> rusqlite::Result<()> {
+        if self.attached.get() == Some(run) {
+            return Ok(());
+        }
+        if self.attached.take().is_some() {
+            staging::detach(&self.conn)?;
+        }
+        staging::attach(&self.conn, &self.path, run)?;
+        self.attached.set(Some(run));
+        Ok(())
+    }
+
+    /// Detaches and deletes the staging file of `run`, which has ended.
+    fn discard_staging(&self, run: RunId) {
+        if self.attached.get() == Some(run) {
+            self.attached.set(None);
+            if let Err(error) = staging::detach(&self.conn) {
+                tracing::warn!(
+                    run = run.0,
+                    "could not detach a run's staging file: {error}"
+                );
+            }
+        }
+        staging::remove(&self.path, run);
+    }
+
+    /// Deletes the staging files of runs that are no longer running (their process ended between
+    /// finishing the run and deleting the file).
+    fn remove_stale_staging(&self) -> rusqlite::Result<()> {
+        for run in staging::runs_with_files(&self.path) {
+            let running: Option<bool> = self
+                .conn
+                .query_row(
+                    "SELECT outcome = 'running' FROM runs WHERE id = ?1",
+                    [run.0],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if running != Some(true) {
+                staging::remove(&self.path, run);
+            }
+        }
+        Ok(())
     }
 
     /// A write transaction, taken up front: a deferred one that later needs to write fails at
@@ -735,13 +789,12 @@ fn merge_and_clean(
 ) -> rusqlite::Result<RunSummary> {
     let source = record.source.as_str();
     let seen = record.started_at.as_millisecond();
-    let changes = merge::changes(conn, run, list_uris)?;
     let sponsored_before: u64 = conn.query_row(
         "SELECT count(*) FROM sponsorships WHERE source = ?1",
         [source],
         |row| row.get(0),
     )?;
-    merge::upsert(conn, run, source, seen)?;
+    let changes = merge::merge(conn, run, source, seen, list_uris)?;
     let cleanup = cleanup::apply(conn, run, source, seen, sponsored_before, policy, list_uris)?;
     Ok(RunSummary {
         run_id: run.0,
@@ -799,7 +852,12 @@ fn in_progress(run: RunRecord) -> InventoryError {
 /// Marks abandoned the running runs (of `source`, or all) whose process on this host is gone,
 /// and discards what they staged. Runs owned by other hosts are left alone: only their host can
 /// tell whether they are alive.
-fn abandon_dead_runs(conn: &Connection, host: &str, source: Option<&str>) -> rusqlite::Result<()> {
+fn abandon_dead_runs(
+    conn: &Connection,
+    db: &Path,
+    host: &str,
+    source: Option<&str>,
+) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare(
         "SELECT id, pid FROM runs
          WHERE outcome = 'running' AND host = ?1 AND (?2 IS NULL OR source = ?2)",
@@ -822,7 +880,7 @@ fn abandon_dead_runs(conn: &Connection, host: &str, source: Option<&str>) -> rus
                 ),
             ),
         )?;
-        conn.execute("DELETE FROM staged_resources WHERE run_id = ?1", [run])?;
+        staging::remove(db, RunId(run));
     }
     Ok(())
 }

@@ -81,6 +81,12 @@ const MIGRATIONS: &[&str] = &[
     r"
     ALTER TABLE runs ADD COLUMN scheduled_slot INTEGER;
     ",
+    // 3: a run's staged resources live in a scratch file of their own (see `staging`), written
+    // once without a WAL and deleted with the run, instead of in this table. A run still staging
+    // here when an older euno-host is upgraded under it fails, leaving the inventory as it was.
+    r"
+    DROP TABLE staged_resources;
+    ",
 ];
 
 /// Connection settings: WAL so that readers never block the writer, `NORMAL` sync (durable at

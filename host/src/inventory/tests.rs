@@ -121,13 +121,9 @@ impl Fixture {
             .collect()
     }
 
-    fn staged_rows(&self) -> i64 {
-        self.inventory
-            .conn
-            .query_row("SELECT count(*) FROM staged_resources", [], |row| {
-                row.get(0)
-            })
-            .expect("count")
+    /// How many runs have staged resources left behind.
+    fn staged_runs(&self) -> usize {
+        staging::runs_with_files(&self.path).len()
     }
 }
 
@@ -164,7 +160,7 @@ fn immediate_cleanup_removes_what_a_successful_run_no_longer_reports() {
         (RunOutcome::Succeeded, 7, 7, 3)
     );
     assert_eq!(last.finished_at, Some(day(2)));
-    assert_eq!(f.staged_rows(), 0);
+    assert_eq!(f.staged_runs(), 0);
 }
 
 #[test]
@@ -201,7 +197,7 @@ fn a_failed_run_changes_nothing_and_is_recorded() {
         .expect("fail run");
 
     assert_eq!(f.inventory.resources(None).expect("resources"), before);
-    assert_eq!(f.staged_rows(), 0);
+    assert_eq!(f.staged_runs(), 0);
     let failed = f.inventory.last_run(HEX).expect("last run").expect("a run");
     assert_eq!(failed.outcome, RunOutcome::Failed);
     assert_eq!(failed.error.as_deref(), Some("upstream returned 503"));
@@ -221,6 +217,39 @@ fn a_failed_run_changes_nothing_and_is_recorded() {
     );
     let next = f.run(HEX, day(3), &projects(0..10), &immediate());
     assert_eq!((next.added, next.unchanged, next.removed), (0, 10, 0));
+}
+
+#[test]
+fn staging_files_live_only_while_their_run_does() {
+    let mut f = fixture();
+    let run = f
+        .inventory
+        .begin_run(HEX, &connector(), day(1))
+        .expect("begin");
+    f.inventory.stage(run, &projects(0..3)).expect("stage");
+    assert_eq!(
+        f.staged_runs(),
+        1,
+        "a running run keeps its staged resources"
+    );
+    // Reopening (as another process would) leaves a live run's staging file alone.
+    f.inventory = Inventory::open(&f.path).expect("reopen");
+    assert_eq!(f.staged_runs(), 1);
+    f.inventory
+        .complete_run(run, day(1), &immediate(), false)
+        .expect("complete");
+    assert_eq!(f.staged_runs(), 0);
+    assert_eq!(f.uris(None).len(), 3);
+
+    // A file left by a process that stopped between finishing the run and deleting it.
+    std::fs::write(staging::path(&f.path, run), b"").expect("write a stale staging file");
+    assert_eq!(f.staged_runs(), 1);
+    f.inventory = Inventory::open(&f.path).expect("reopen");
+    assert_eq!(
+        f.staged_runs(),
+        0,
+        "stale staging files are removed at open"
+    );
 }
 
 #[test]
@@ -255,7 +284,7 @@ fn a_run_left_by_a_dead_process_is_abandoned_at_open() {
         "{abandoned:?}"
     );
     assert_eq!(f.inventory.running_run(HEX).expect("running run"), None);
-    assert_eq!(f.staged_rows(), 0);
+    assert_eq!(f.staged_runs(), 0);
     assert_eq!(f.inventory.resources(None).expect("resources"), before);
 
     let next = f.run(HEX, day(3), &projects(0..7), &immediate());
@@ -504,7 +533,7 @@ fn a_dry_run_reports_without_writing() {
     );
 
     assert_eq!(f.inventory.resources(None).expect("resources"), before);
-    assert_eq!(f.staged_rows(), 0);
+    assert_eq!(f.staged_runs(), 0);
     let runs = f.inventory.runs(Some(HEX), None).expect("runs");
     assert_eq!(
         runs.iter().map(|r| r.outcome).collect::<Vec<_>>(),
