@@ -19,7 +19,7 @@ lint:
 fuzz cases="100000":
     PROPTEST_CASES={{cases}} cargo test --release -p hex-connector -p euno-host --lib fuzz
 
-# Run every benchmark and print its figures (about ten minutes; installs DataHub under target/ once).
+# Run every benchmark and print its figures (about five minutes; installs DataHub under target/ once).
 bench:
     cargo build --release -p euno-host -p hex-sim -p euno-bench
     target/release/euno-bench all
