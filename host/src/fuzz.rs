@@ -12,27 +12,10 @@ use std::path::Path;
 use jiff::Timestamp;
 use proptest::prelude::*;
 
-use crate::bindings::{ConfigField, ConnectorSpec, FieldKind};
+use crate::bindings::{ConnectorSpec, FieldKind};
 use crate::schedule::Schedule;
 use crate::source::SourceFile;
-
-fn field(
-    name: &str,
-    kind: FieldKind,
-    required: bool,
-    secret: bool,
-    default: Option<&str>,
-) -> ConfigField {
-    ConfigField {
-        name: name.to_owned(),
-        label: name.to_owned(),
-        description: String::new(),
-        kind,
-        required,
-        secret,
-        default_value: default.map(str::to_owned),
-    }
-}
+use crate::source::tests::field;
 
 fn spec() -> ConnectorSpec {
     ConnectorSpec {

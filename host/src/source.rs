@@ -511,11 +511,12 @@ fn count(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::bindings::ConfigField;
 
-    fn field(
+    /// A config field for test specs; the fuzz targets use it too.
+    pub(crate) fn field(
         name: &str,
         kind: FieldKind,
         required: bool,
