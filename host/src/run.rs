@@ -200,7 +200,7 @@ pub async fn run_source(
     }
 
     let failure = match (&outcome, &staged) {
-        (Err(call), _) => Some(describe_call_error(call)),
+        (Err(call), _) => Some(call.to_string()),
         (Ok(_), Err(error)) => Some(format!("storing the discovered resources failed: {error}")),
         (Ok(summary), Ok(count)) if summary.emitted != *count => Some(format!(
             "the connector reported {} resources but emitted {count}",
@@ -257,11 +257,6 @@ pub async fn run_source(
         summary,
         dry_run: options.dry_run,
     })
-}
-
-/// A failure as the run history and the user see it.
-pub fn describe_call_error(error: &CallError) -> String {
-    error.to_string()
 }
 
 /// Converts and stages batches into the inventory on its own thread and connection, so that
