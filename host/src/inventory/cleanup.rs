@@ -107,18 +107,20 @@ pub(super) fn apply(
             .query_map(params, |row| row.get(0))?
             .collect::<Result<_, _>>()?;
     }
-    // Resources no other source sponsors go entirely (their sponsorship cascades)...
+    // The source lets go of them; those no source sponsors any more leave the inventory. The
+    // URIs are set aside first, in the run's staging file, so that each table is read once.
+    conn.execute_batch("DROP TABLE IF EXISTS staging.dropped")?;
     conn.execute(
-        &format!(
-            "DELETE FROM resources WHERE uri IN (
-                 SELECT uri FROM sponsorships mine WHERE {STALE} AND NOT EXISTS (
-                     SELECT 1 FROM sponsorships other
-                     WHERE other.uri = mine.uri AND other.source <> ?1))"
-        ),
+        &format!("CREATE TABLE staging.dropped AS SELECT uri FROM sponsorships WHERE {STALE}"),
         params,
     )?;
-    // ...and shared ones only lose this source.
     conn.execute(&format!("DELETE FROM sponsorships WHERE {STALE}"), params)?;
+    conn.execute(
+        "DELETE FROM resources WHERE uri IN (
+             SELECT uri FROM staging.dropped d
+             WHERE NOT EXISTS (SELECT 1 FROM sponsorships other WHERE other.uri = d.uri))",
+        [],
+    )?;
     Ok(Cleanup {
         removed: stale,
         removed_uris,

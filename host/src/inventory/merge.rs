@@ -18,25 +18,25 @@ pub(super) struct Changes {
     pub updated_uris: Vec<String>,
 }
 
-// A resource has changed when anything a user sees differs. Properties are compared as JSON text:
-// serde_json writes a map's keys in sorted order (the workspace does not enable `preserve_order`),
-// so equal maps give equal text.
+// A resource has changed when anything a user sees differs: its content hash (see
+// `schema::content_hash`) covers its type, name, parent, native id and properties. Properties are
+// hashed as JSON text: serde_json writes a map's keys in sorted order (the workspace does not
+// enable `preserve_order`), so equal maps give equal text. The staged rows are read through their
+// index on (uri, content_hash), in URI order.
 const CLASSIFIED: &str = "
     SELECT s.uri,
            CASE WHEN r.uri IS NULL THEN 'added'
-                WHEN (r.resource_type, r.name, r.parent_uri, r.native_id, r.properties)
-                     IS NOT (s.resource_type, s.name, s.parent_uri, s.native_id, s.properties)
-                THEN 'updated'
+                WHEN r.content_hash <> s.content_hash THEN 'updated'
                 ELSE 'unchanged' END AS change
-    FROM staging.staged_resources s LEFT JOIN resources r ON r.uri = s.uri";
+    FROM staging.staged_resources s INDEXED BY staged_by_uri
+    LEFT JOIN resources r ON r.uri = s.uri";
 
 /// Writes the run's staged resources into the inventory (see [`upsert`]) and tells how they
 /// compare with what it held: added, updated or unchanged.
 ///
-/// With `list_uris` (dry runs) every staged resource is classified first, URIs included. Otherwise
-/// only the new URIs are counted up front, from the two URI indexes alone, and the updated ones
-/// are those the upsert rewrote: it compares every resource anyway, so a run of 100k unchanged
-/// resources reads them once, not twice.
+/// With `list_uris` (dry runs) every staged resource is classified first, URIs included.
+/// Otherwise only the new URIs are counted up front, from the two URI indexes alone, and the
+/// updated ones are those the upsert wrote.
 pub(super) fn merge(
     conn: &Connection,
     run: RunId,
@@ -49,15 +49,12 @@ pub(super) fn merge(
         upsert(conn, run, source, seen)?;
         return Ok(changes);
     }
-    let staged: u64 =
-        conn.query_row("SELECT count(*) FROM staging.staged_resources", [], |row| {
-            row.get(0)
-        })?;
-    let added: u64 = conn.query_row(
-        "SELECT count(*) FROM staging.staged_resources s
-         WHERE NOT EXISTS (SELECT 1 FROM resources r WHERE r.uri = s.uri)",
+    let (staged, added): (u64, u64) = conn.query_row(
+        "SELECT count(*),
+                count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM resources r WHERE r.uri = s.uri))
+         FROM staging.staged_resources s INDEXED BY staged_by_uri",
         [],
-        |row| row.get(0),
+        |row| Ok((row.get(0)?, row.get(1)?)),
     )?;
     let written = upsert(conn, run, source, seen)?;
     Ok(Changes {
@@ -104,28 +101,40 @@ fn classify(conn: &Connection) -> rusqlite::Result<Changes> {
 /// Writes the run's staged resources into `resources` and records that `source` sponsors them.
 ///
 /// `seen` (the run's start) becomes `first_seen` of new resources, `last_changed` of new and
-/// changed ones, and `last_seen` of the sponsorships. Unchanged resources are not rewritten at
-/// all (a resource's `last_seen` is the latest of its sponsorships'), which keeps a run that
-/// changes little cheap however many resources it reports. Returns how many resources were
-/// inserted or rewritten.
+/// changed ones, and `last_seen` of the sponsorships. Unchanged resources are not rewritten, nor
+/// are their staged rows even read (a resource's `last_seen` is the latest of its
+/// sponsorships'), which keeps a run that changes little cheap however many resources it
+/// reports. Returns how many resources were inserted or rewritten.
 fn upsert(conn: &Connection, run: RunId, source: &str, seen: i64) -> rusqlite::Result<u64> {
+    // The staged rows to write, in URI order, listed first: an INSERT whose SELECT reads the
+    // table it writes would copy every selected row aside before writing any.
+    conn.execute_batch(
+        "DROP TABLE IF EXISTS staging.to_write;
+         CREATE TABLE staging.to_write AS
+         SELECT s.rowid AS staged FROM staging.staged_resources s INDEXED BY staged_by_uri
+         WHERE NOT EXISTS (
+             SELECT 1 FROM resources r WHERE r.uri = s.uri AND r.content_hash = s.content_hash)
+         ORDER BY s.uri;",
+    )?;
     let written = conn.execute(
         "INSERT INTO resources
-             (uri, resource_type, name, parent_uri, native_id, properties, first_seen, last_changed)
-         SELECT uri, resource_type, name, parent_uri, native_id, properties, ?1, ?1
-         FROM staging.staged_resources WHERE true
+             (uri, resource_type, name, parent_uri, native_id, properties, content_hash,
+              first_seen, last_changed)
+         SELECT uri, resource_type, name, parent_uri, native_id, properties, content_hash, ?1, ?1
+         FROM staging.to_write w CROSS JOIN staging.staged_resources s ON s.rowid = w.staged
+         ORDER BY w.rowid
          ON CONFLICT (uri) DO UPDATE SET
-             (resource_type, name, parent_uri, native_id, properties, last_changed) =
+             (resource_type, name, parent_uri, native_id, properties, content_hash,
+              last_changed) =
                  (excluded.resource_type, excluded.name, excluded.parent_uri,
-                  excluded.native_id, excluded.properties, excluded.last_changed)
-             WHERE (resource_type, name, parent_uri, native_id, properties)
-                   IS NOT (excluded.resource_type, excluded.name, excluded.parent_uri,
-                           excluded.native_id, excluded.properties)",
+                  excluded.native_id, excluded.properties, excluded.content_hash,
+                  excluded.last_changed)",
         [seen],
     )?;
     conn.execute(
         "INSERT INTO sponsorships (source, uri, last_seen, last_run_id)
-         SELECT ?2, uri, ?3, ?1 FROM staging.staged_resources WHERE true
+         SELECT ?2, uri, ?3, ?1
+         FROM staging.staged_resources INDEXED BY staged_by_uri WHERE true ORDER BY uri
          ON CONFLICT (source, uri) DO UPDATE SET
              last_seen = max(last_seen, excluded.last_seen),
              last_run_id = excluded.last_run_id",

@@ -30,6 +30,7 @@ mod tests;
 use std::cell::Cell;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
@@ -37,6 +38,9 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehav
 use serde::{Serialize, Serializer};
 
 pub use cleanup::{CleanupPolicy, CleanupStrategy};
+
+/// How often [`Inventory::stage`] records a running run's progress in the inventory.
+const EMITTED_RECORD_INTERVAL: Duration = Duration::from_secs(1);
 
 /// An open inventory database. Several `Inventory` values, in one process or several, may share a
 /// file: a writer thread can stage batches through its own `Inventory` while another completes
@@ -49,6 +53,8 @@ pub struct Inventory {
     host: String,
     /// The run whose staging file is attached to `conn`, if any.
     attached: Cell<Option<RunId>>,
+    /// When [`Inventory::stage`] last recorded a run's emitted count in its row.
+    emitted_recorded: Cell<Option<Instant>>,
 }
 
 /// The connector build a run used, recorded on the run.
@@ -401,6 +407,7 @@ impl Inventory {
             path: path.to_owned(),
             host: process::host_name(),
             attached: Cell::new(None),
+            emitted_recorded: Cell::new(None),
         };
         let err = failed(path, "marking the runs of dead processes abandoned".into());
         let tx = inventory.write().map_err(&err)?;
@@ -462,28 +469,25 @@ impl Inventory {
 
     /// Stages a batch of the run's resources; they reach the inventory only when the run
     /// completes. If a URI comes twice in one run, the later one wins.
+    ///
+    /// Staging writes the run's staging file only: the inventory's write lock is taken at most
+    /// once a second, to record how many resources the run has emitted so far.
     pub fn stage(&self, run: RunId, batch: &[NewResource]) -> Result<(), InventoryError> {
         let err = failed(
             &self.path,
             format!("staging {} resources for run {run}", batch.len()),
         );
         self.attach_staging(run).map_err(&err)?;
-        let tx = self.write().map_err(&err)?;
+        // Deferred: the transaction reads the run's row from the inventory and writes only to
+        // the staging file.
+        let tx =
+            Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred).map_err(&err)?;
         running(&tx, &self.path, run)?;
-        tx.execute(
-            "UPDATE runs SET emitted = emitted + ?2 WHERE id = ?1",
-            (run.0, batch.len()),
-        )
-        .map_err(&err)?;
         let mut insert = tx
             .prepare_cached(
                 "INSERT INTO staging.staged_resources
-                     (uri, resource_type, name, parent_uri, native_id, properties)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (uri) DO UPDATE SET
-                     (resource_type, name, parent_uri, native_id, properties) =
-                         (excluded.resource_type, excluded.name, excluded.parent_uri,
-                          excluded.native_id, excluded.properties)",
+                     (uri, resource_type, name, parent_uri, native_id, properties, content_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )
             .map_err(&err)?;
         for resource in batch {
@@ -493,6 +497,13 @@ impl Inventory {
                     source,
                 }
             })?;
+            let content_hash = schema::content_hash(
+                &resource.resource_type,
+                &resource.name,
+                resource.parent_uri.as_deref(),
+                resource.native_id.as_deref(),
+                &properties,
+            );
             insert
                 .execute((
                     &resource.uri,
@@ -501,11 +512,31 @@ impl Inventory {
                     &resource.parent_uri,
                     &resource.native_id,
                     properties,
+                    content_hash,
                 ))
                 .map_err(&err)?;
         }
         drop(insert);
-        tx.commit().map_err(&err)
+        tx.commit().map_err(&err)?;
+        let due = self
+            .emitted_recorded
+            .get()
+            .is_none_or(|at| at.elapsed() >= EMITTED_RECORD_INTERVAL);
+        if due {
+            self.record_emitted(run).map_err(&err)?;
+            self.emitted_recorded.set(Some(Instant::now()));
+        }
+        Ok(())
+    }
+
+    /// Copies how many resources `run` has staged into its row, for `runs` and `status`.
+    fn record_emitted(&self, run: RunId) -> rusqlite::Result<()> {
+        let emitted = staging::emitted(&self.conn)?;
+        self.conn.execute(
+            "UPDATE runs SET emitted = ?2 WHERE id = ?1 AND outcome = 'running'",
+            (run.0, emitted),
+        )?;
+        Ok(())
     }
 
     /// Ends a run whose connector finished: merges what it staged into the inventory, applies
@@ -525,6 +556,9 @@ impl Inventory {
     ) -> Result<RunSummary, InventoryError> {
         let err = failed(&self.path, format!("completing run {run}"));
         self.attach_staging(run).map_err(&err)?;
+        // Counted before duplicates are dropped; indexed before the write lock is taken.
+        let emitted = staging::emitted(&self.conn).map_err(&err)?;
+        staging::index_for_merge(&self.conn).map_err(&err)?;
         let mut tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -544,7 +578,7 @@ impl Inventory {
         };
         tx.execute(
             "UPDATE runs SET outcome = ?2, finished_at = ?3, added = ?4, updated = ?5,
-                             unchanged = ?6, removed = ?7, cleanup_refused = ?8
+                             unchanged = ?6, removed = ?7, cleanup_refused = ?8, emitted = ?9
              WHERE id = ?1",
             (
                 run.0,
@@ -559,6 +593,7 @@ impl Inventory {
                 summary.unchanged,
                 summary.removed,
                 &summary.cleanup_refused,
+                emitted,
             ),
         )
         .map_err(&err)?;
@@ -576,15 +611,19 @@ impl Inventory {
         error: &str,
     ) -> Result<(), InventoryError> {
         let err = failed(&self.path, format!("recording the failure of run {run}"));
+        self.attach_staging(run).map_err(&err)?;
+        let emitted = staging::emitted(&self.conn).map_err(&err)?;
         let tx = self.write().map_err(&err)?;
         running(&tx, &self.path, run)?;
         tx.execute(
-            "UPDATE runs SET outcome = ?2, finished_at = ?3, error = ?4 WHERE id = ?1",
+            "UPDATE runs SET outcome = ?2, finished_at = ?3, error = ?4, emitted = ?5
+             WHERE id = ?1",
             (
                 run.0,
                 RunOutcome::Failed,
                 finished_at.as_millisecond(),
                 error,
+                emitted,
             ),
         )
         .map_err(&err)?;

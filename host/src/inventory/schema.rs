@@ -7,13 +7,15 @@
 use std::path::Path;
 use std::time::Duration;
 
+use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, TransactionBehavior};
+use sha2::{Digest, Sha256};
 
 use super::InventoryError;
 
 /// Timestamps are integer milliseconds since the Unix epoch (UTC), so that SQL compares them
 /// directly; outcomes are the lowercase names of [`super::RunOutcome`].
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: resources, who sponsors them, run history, and the staging area of runs in progress.
     r"
     CREATE TABLE runs (
@@ -87,7 +89,69 @@ const MIGRATIONS: &[&str] = &[
     r"
     DROP TABLE staged_resources;
     ",
+    // 4: a digest of what a user sees of each resource, so that a merge tells an unchanged
+    // resource from its digest alone (see `content_hash`).
+    r"
+    ALTER TABLE resources ADD COLUMN content_hash INTEGER NOT NULL DEFAULT 0;
+    UPDATE resources
+    SET content_hash = euno_content_hash(resource_type, name, parent_uri, native_id, properties);
+    ",
 ];
+
+/// The digest of a resource's content (everything but its URI and dates): the first 8 bytes of
+/// the SHA-256 of its fields, each length-prefixed (a missing one marked apart from an empty
+/// one). Stored with every resource, it must never change: a different digest would mark every
+/// resource of an existing inventory updated once.
+pub(super) fn content_hash(
+    resource_type: &str,
+    name: &str,
+    parent_uri: Option<&str>,
+    native_id: Option<&str>,
+    properties: &str,
+) -> i64 {
+    let mut digest = Sha256::new();
+    for field in [
+        Some(resource_type),
+        Some(name),
+        parent_uri,
+        native_id,
+        Some(properties),
+    ] {
+        match field {
+            Some(text) => {
+                digest.update([1]);
+                digest.update((text.len() as u64).to_le_bytes());
+                digest.update(text.as_bytes());
+            }
+            None => digest.update([0]),
+        }
+    }
+    let bytes: [u8; 8] = digest.finalize()[..8]
+        .try_into()
+        .expect("a SHA-256 digest has 32 bytes");
+    i64::from_le_bytes(bytes)
+}
+
+/// Registers [`content_hash`] as the SQL function `euno_content_hash`, for the migration that
+/// fills it in.
+fn register_content_hash(conn: &Connection) -> rusqlite::Result<()> {
+    conn.create_scalar_function(
+        "euno_content_hash",
+        5,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let text = |i| ctx.get_raw(i).as_str();
+            let optional = |i| ctx.get_raw(i).as_str_or_null();
+            Ok(content_hash(
+                text(0)?,
+                text(1)?,
+                optional(2)?,
+                optional(3)?,
+                text(4)?,
+            ))
+        },
+    )
+}
 
 /// Connection settings: WAL so that readers never block the writer, `NORMAL` sync (durable at
 /// each checkpoint, safe against corruption), enforced foreign keys, and a busy timeout so that
@@ -96,7 +160,8 @@ pub(super) fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    register_content_hash(conn)
 }
 
 /// Applies the migrations this database lacks, all in one transaction.

@@ -7,6 +7,12 @@
 //! inventory's WAL (with a checkpoint and its fsyncs every few megabytes). Completing or failing
 //! the run deletes the file, which is cheaper than deleting its rows one by one. Only the merge
 //! writes to the inventory itself, in one transaction, as before.
+//!
+//! Staging appends: rows have no index while the run streams them in (their rowid is their order
+//! of arrival, so the highest rowid is how many were emitted). Before the merge,
+//! [`index_for_merge`] sorts their URIs once and drops the earlier copies of a URI staged twice,
+//! and the merge then reads them in URI order: the inventory's URI indexes are filled in order
+//! instead of at random, which is what makes a merge of 100k resources cheap.
 
 use std::path::{Path, PathBuf};
 
@@ -24,7 +30,7 @@ pub(super) fn path(db: &Path, run: RunId) -> PathBuf {
     db.with_file_name(name)
 }
 
-/// Attaches the staging file of `run` (creating it) to `conn` as [`SCHEMA`]. Must be called
+/// Attaches the staging file of `run` (creating it) to `conn` as `staging`. Must be called
 /// outside a transaction.
 pub(super) fn attach(conn: &Connection, db: &Path, run: RunId) -> rusqlite::Result<()> {
     let path = path(db, run);
@@ -36,17 +42,40 @@ pub(super) fn attach(conn: &Connection, db: &Path, run: RunId) -> rusqlite::Resu
         "PRAGMA staging.journal_mode = MEMORY;
          PRAGMA staging.synchronous = OFF;
          CREATE TABLE IF NOT EXISTS staging.staged_resources (
-             uri           TEXT NOT NULL UNIQUE,
+             uri           TEXT NOT NULL,
              resource_type TEXT NOT NULL,
              name          TEXT NOT NULL,
              parent_uri    TEXT,
              native_id     TEXT,
-             properties    TEXT NOT NULL
+             properties    TEXT NOT NULL,
+             content_hash  INTEGER NOT NULL
          );",
     )
 }
 
-/// Detaches [`SCHEMA`] from `conn`. Must be called outside a transaction.
+/// How many resources have been staged, counting a URI staged twice twice.
+pub(super) fn emitted(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row(
+        "SELECT coalesce(max(rowid), 0) FROM staging.staged_resources",
+        [],
+        |row| row.get(0),
+    )
+}
+
+/// Prepares the staged rows for the merge: indexes them by URI and, where a URI was staged more
+/// than once, keeps only the latest copy. Idempotent. The index holds each row's content hash
+/// too, so the merge finds the unchanged resources without reading their staged rows.
+pub(super) fn index_for_merge(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS staging.staged_by_uri ON staged_resources (uri, content_hash);
+         DELETE FROM staging.staged_resources AS early
+         WHERE uri IN (SELECT uri FROM staging.staged_resources GROUP BY uri HAVING count(*) > 1)
+           AND rowid < (SELECT max(rowid) FROM staging.staged_resources AS late
+                        WHERE late.uri = early.uri);",
+    )
+}
+
+/// Detaches `staging` from `conn`. Must be called outside a transaction.
 pub(super) fn detach(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch("DETACH DATABASE staging")
 }

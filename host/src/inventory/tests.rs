@@ -660,3 +660,94 @@ fn merging_100k_staged_resources() {
     }
     assert_eq!(f.uris(None).len(), 90_000);
 }
+
+#[test]
+fn a_running_run_shows_how_many_resources_it_has_staged() {
+    let f = fixture();
+    let run = f
+        .inventory
+        .begin_run(HEX, &connector(), day(1))
+        .expect("begin run");
+    f.inventory.stage(run, &projects(0..3)).expect("stage");
+    let running = f
+        .inventory
+        .running_run(HEX)
+        .expect("look up")
+        .expect("a running run");
+    assert_eq!((running.id, running.emitted), (run.0, 3));
+}
+
+/// The content hash is stored with every resource: a change to it would mark every resource of
+/// an existing inventory updated once.
+#[test]
+fn the_content_hash_never_changes() {
+    let hash = schema::content_hash("hex_project", "Sales", Some("hex.acme"), None, "{}");
+    assert_eq!(hash, CONTENT_HASH_OF_SALES);
+    // Every field counts, and a missing field is not an empty one.
+    assert_ne!(
+        schema::content_hash("hex_project", "Sales", Some("hex.acme"), Some(""), "{}"),
+        hash
+    );
+    assert_ne!(
+        schema::content_hash("hex_project", "Sale", Some("shex.acme"), None, "{}"),
+        hash
+    );
+}
+
+/// Computed independently: the first 8 bytes (little-endian) of SHA-256 over the length-prefixed fields.
+const CONTENT_HASH_OF_SALES: i64 = -8_588_342_652_791_469_051;
+
+#[test]
+fn an_inventory_of_schema_3_upgrades_without_marking_its_resources_updated() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("inventory.db");
+    let resource = project(7);
+    {
+        let conn = Connection::open(&path).expect("open");
+        schema::configure(&conn).expect("configure");
+        for sql in &schema::MIGRATIONS[..3] {
+            conn.execute_batch(sql).expect("an older migration");
+        }
+        conn.pragma_update(None, "user_version", 3)
+            .expect("version 3");
+        conn.execute_batch(
+            "INSERT INTO runs (id, source, connector_id, connector_version, connector_digest,
+                               started_at, finished_at, outcome, pid, host)
+             VALUES (1, 'Hex - Analytics Projects', 'hex', '0.1.0', 'sha256:abc', 0, 1,
+                     'succeeded', 1, 'elsewhere')",
+        )
+        .expect("a run");
+        conn.execute(
+            "INSERT INTO resources (uri, resource_type, name, parent_uri, native_id, properties,
+                                    first_seen, last_changed)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0)",
+            (
+                &resource.uri,
+                &resource.resource_type,
+                &resource.name,
+                &resource.parent_uri,
+                &resource.native_id,
+                serde_json::to_string(&resource.properties).expect("JSON"),
+            ),
+        )
+        .expect("a resource");
+        conn.execute(
+            "INSERT INTO sponsorships (source, uri, last_seen, last_run_id) VALUES (?1, ?2, 0, 1)",
+            (HEX, &resource.uri),
+        )
+        .expect("its sponsorship");
+    }
+
+    let inventory = Inventory::open(&path).expect("upgrade");
+    let mut f = Fixture {
+        _dir: dir,
+        path,
+        inventory,
+    };
+    let mut changed = project(8);
+    changed.uri = project(7).uri;
+    let same = f.run(HEX, day(1), &[resource], &immediate());
+    assert_eq!((same.added, same.updated, same.unchanged), (0, 0, 1));
+    let other = f.run(HEX, day(2), &[changed], &immediate());
+    assert_eq!((other.added, other.updated, other.unchanged), (0, 1, 0));
+}
