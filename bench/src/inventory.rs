@@ -171,7 +171,7 @@ fn resource(i: usize) -> NewResource {
         name: format!("Project {i}"),
         parent_uri: Some("hex.bench-ws".to_owned()),
         native_id: Some(id),
-        properties: properties.into_iter().collect::<Map<_, _>>(),
+        properties: properties.into_iter().collect::<Map<_, _>>().into(),
     }
 }
 

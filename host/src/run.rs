@@ -12,19 +12,23 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tracing::Instrument;
 
-use crate::bindings::{ConnectorError, LogLevel, PropertyValue, Resource, RunContext};
+use crate::bindings::{ConnectorError, LogLevel, Property, PropertyValue, Resource, RunContext};
 use crate::http_policy::EgressPolicy;
 use crate::inventory::{
-    ConnectorIdentity, Inventory, InventoryError, NewResource, RunId, RunSummary, format_timestamp,
+    ConnectorIdentity, Inventory, InventoryError, NewResource, PropertiesJson, RunId, RunSummary,
+    format_timestamp,
 };
 use crate::runtime::{CallError, Connector, Observer, Runtime, Sandbox, log_guest_line};
 use crate::source::{ResolvedSource, SourceError, SourceFile};
 
 /// Batches waiting for the writer before the connector is made to wait.
 const QUEUED_BATCHES: usize = 8;
+
+/// The most resources the writer stages in one transaction when batches queue up.
+const STAGED_PER_TRANSACTION: usize = 2_000;
 
 /// How a run should behave.
 #[derive(Debug, Clone, Copy, Default)]
@@ -192,9 +196,11 @@ pub async fn run_source(
     };
     // The observer (and with it the channel's sender) went away with the store, so the writer
     // drains what is queued and stops.
+    tracing::debug!(source = %name, elapsed = ?clock.elapsed(), "the connector returned");
     let staged = writer
         .join()
         .unwrap_or_else(|_| Err("the inventory writer panicked".to_owned()));
+    tracing::debug!(source = %name, elapsed = ?clock.elapsed(), "the writer has staged everything");
     if options.show_progress && std::io::stderr().is_terminal() {
         eprintln!();
     }
@@ -226,6 +232,7 @@ pub async fn run_source(
     }
     let discovered = outcome.expect("failures returned above");
     let merged = inventory.complete_run(run, Timestamp::now(), &file.cleanup, options.dry_run);
+    tracing::debug!(source = %name, elapsed = ?clock.elapsed(), "the run is merged");
     let summary = match merged {
         Ok(summary) => summary,
         Err(error) => {
@@ -272,10 +279,19 @@ fn spawn_writer(
         .spawn(move || {
             let inventory = Inventory::open(&db_path).map_err(|e| e.to_string())?;
             let mut staged = 0u64;
-            for batch in batches {
-                let batch: Vec<NewResource> = batch.into_iter().map(to_new_resource).collect();
-                inventory.stage(run, &batch).map_err(|e| e.to_string())?;
-                staged += batch.len() as u64;
+            while let Ok(batch) = batches.recv() {
+                let mut resources: Vec<NewResource> =
+                    batch.into_iter().map(to_new_resource).collect();
+                // What else is already queued goes into the same transaction.
+                while resources.len() < STAGED_PER_TRANSACTION
+                    && let Ok(more) = batches.try_recv()
+                {
+                    resources.extend(more.into_iter().map(to_new_resource));
+                }
+                inventory
+                    .stage(run, &resources)
+                    .map_err(|e| e.to_string())?;
+                staged += resources.len() as u64;
             }
             Ok(staged)
         })
@@ -377,19 +393,58 @@ impl Observer for RunObserver {
 }
 
 fn to_new_resource(resource: Resource) -> NewResource {
-    let properties: Map<String, Value> = resource
-        .properties
-        .into_iter()
-        .map(|p| (p.name, property_json(p.value)))
-        .collect();
     NewResource {
+        properties: render_properties(resource.properties),
         uri: resource.uri,
         resource_type: resource.resource_type,
         name: resource.name,
         parent_uri: resource.parent_uri,
         native_id: resource.native_id,
-        properties,
     }
+}
+
+/// Writes properties straight into their stored form, byte for byte what
+/// [`PropertiesJson::from_map`] gives for the map of [`property_json`] values (keys sorted, the
+/// last of two equal names winning), without building that map.
+pub fn render_properties(mut properties: Vec<Property>) -> PropertiesJson {
+    // Stable, so that of two equal names the later stays later.
+    properties.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut out = Vec::with_capacity(64 * properties.len() + 2);
+    out.push(b'{');
+    let mut first = true;
+    for (i, property) in properties.iter().enumerate() {
+        if properties
+            .get(i + 1)
+            .is_some_and(|next| next.name == property.name)
+        {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        write_json(&mut out, &property.name);
+        out.push(b':');
+        match &property.value {
+            PropertyValue::Null => out.extend_from_slice(b"null"),
+            PropertyValue::Text(text) => write_json(&mut out, text),
+            PropertyValue::Integer(i) => write_json(&mut out, i),
+            PropertyValue::Boolean(b) => write_json(&mut out, b),
+            PropertyValue::Timestamp(ms) => match Timestamp::from_millisecond(*ms) {
+                Ok(ts) => write_json(&mut out, &format_timestamp(ts)),
+                Err(_) => out.extend_from_slice(b"null"),
+            },
+            PropertyValue::TextList(items) => write_json(&mut out, items),
+        }
+    }
+    out.push(b'}');
+    // Only JSON tokens and serde_json's escaping of valid strings went in.
+    PropertiesJson::from_canonical(String::from_utf8(out).expect("JSON text is UTF-8"))
+}
+
+/// Appends `value` as compact JSON, exactly as serde_json writes it inside a map.
+fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+    serde_json::to_writer(out, value).expect("strings, integers and lists serialise");
 }
 
 /// A typed property as JSON: timestamps become RFC 3339 UTC text.
@@ -409,6 +464,8 @@ pub fn property_json(value: PropertyValue) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
@@ -423,5 +480,40 @@ mod tests {
             serde_json::json!(["a", "b"])
         );
         assert_eq!(property_json(PropertyValue::Integer(-3)), Value::from(-3));
+    }
+
+    fn any_value() -> impl Strategy<Value = PropertyValue> {
+        // Text with quotes, escapes, control characters and non-ASCII.
+        let text = || "[a-z\"\\\u{0}-\u{1f}é😀/ ]{0,12}";
+        prop_oneof![
+            Just(PropertyValue::Null),
+            text().prop_map(PropertyValue::Text),
+            any::<i64>().prop_map(PropertyValue::Integer),
+            any::<bool>().prop_map(PropertyValue::Boolean),
+            // Beyond jiff's range too, which stores null.
+            any::<i64>().prop_map(PropertyValue::Timestamp),
+            (-10i64.pow(13)..10i64.pow(13)).prop_map(PropertyValue::Timestamp),
+            proptest::collection::vec(text(), 0..4).prop_map(PropertyValue::TextList),
+        ]
+    }
+
+    proptest! {
+        /// The stored text must never differ from the map's: resources stored either way would
+        /// otherwise look changed to the next run.
+        #[test]
+        fn rendered_properties_are_the_maps_json(
+            properties in proptest::collection::vec(("[a-d_é\"]{0,3}", any_value()), 0..12)
+        ) {
+            let properties: Vec<Property> = properties
+                .into_iter()
+                .map(|(name, value)| Property { name, value })
+                .collect();
+            let map: serde_json::Map<String, Value> = properties
+                .iter()
+                .cloned()
+                .map(|p| (p.name, property_json(p.value)))
+                .collect();
+            prop_assert_eq!(render_properties(properties), PropertiesJson::from_map(&map));
+        }
     }
 }

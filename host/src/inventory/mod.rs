@@ -82,8 +82,38 @@ pub struct NewResource {
     pub parent_uri: Option<String>,
     /// The upstream system's own id.
     pub native_id: Option<String>,
-    /// Everything else, already rendered as JSON values.
-    pub properties: serde_json::Map<String, serde_json::Value>,
+    /// Everything else.
+    pub properties: PropertiesJson,
+}
+
+/// A resource's properties as the inventory stores them: one JSON object, compact, its keys in
+/// sorted order, so that equal properties are equal text (change detection relies on it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertiesJson(String);
+
+impl PropertiesJson {
+    /// The canonical text of `map`.
+    pub fn from_map(map: &serde_json::Map<String, serde_json::Value>) -> Self {
+        // A map with string keys and JSON values always serialises.
+        Self(serde_json::to_string(map).expect("a JSON object serialises"))
+    }
+
+    /// Wraps text that its writer guarantees to be what [`PropertiesJson::from_map`] would
+    /// give for the same properties.
+    pub(crate) fn from_canonical(text: String) -> Self {
+        Self(text)
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<serde_json::Map<String, serde_json::Value>> for PropertiesJson {
+    fn from(map: serde_json::Map<String, serde_json::Value>) -> Self {
+        Self::from_map(&map)
+    }
 }
 
 /// A handle on a run in progress, from [`Inventory::begin_run`].
@@ -491,18 +521,13 @@ impl Inventory {
             )
             .map_err(&err)?;
         for resource in batch {
-            let properties = serde_json::to_string(&resource.properties).map_err(|source| {
-                InventoryError::Properties {
-                    uri: resource.uri.clone(),
-                    source,
-                }
-            })?;
+            let properties = resource.properties.as_str();
             let content_hash = schema::content_hash(
                 &resource.resource_type,
                 &resource.name,
                 resource.parent_uri.as_deref(),
                 resource.native_id.as_deref(),
-                &properties,
+                properties,
             );
             insert
                 .execute((

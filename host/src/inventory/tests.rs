@@ -49,7 +49,7 @@ fn workspace() -> NewResource {
         name: "Acme".into(),
         parent_uri: None,
         native_id: Some("acme".into()),
-        properties: serde_json::Map::new(),
+        properties: serde_json::Map::new().into(),
     }
 }
 
@@ -61,7 +61,7 @@ fn project(i: usize) -> NewResource {
         name: format!("Project {i}"),
         parent_uri: Some(WORKSPACE.into()),
         native_id: Some(format!("p{i}")),
-        properties: properties.as_object().expect("an object").clone(),
+        properties: properties.as_object().expect("an object").clone().into(),
     }
 }
 
@@ -349,9 +349,11 @@ fn change_detection_tells_added_updated_and_unchanged() {
     f.run(HEX, day(1), &first, &immediate());
 
     let mut second = projects(0..4);
-    second[1]
-        .properties
-        .insert("status".into(), json!("archived"));
+    second[1].properties = json!({ "status": "archived", "views": 1, "archived": false })
+        .as_object()
+        .expect("an object")
+        .clone()
+        .into();
     second[2].parent_uri = Some("hex://workspace/other".into());
     second[3].native_id = None;
     second.push(workspace());
@@ -727,7 +729,7 @@ fn an_inventory_of_schema_3_upgrades_without_marking_its_resources_updated() {
                 &resource.name,
                 &resource.parent_uri,
                 &resource.native_id,
-                serde_json::to_string(&resource.properties).expect("JSON"),
+                resource.properties.as_str(),
             ),
         )
         .expect("a resource");
