@@ -10,6 +10,8 @@
 //! `limits.max_response_bytes` is cut off with an error (and ends the run), and the credential is
 //! masked wherever a server reflects it verbatim (headers, body, trailers), so that even an
 //! echoing endpoint at the allowed origin does not hand the token to the connector.
+//!
+//! Allowed requests go out through the run's keep-alive connections (`http_pool`).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -26,6 +28,7 @@ use wasmtime_wasi_http::{
 };
 
 use crate::budget::Breach;
+use crate::http_pool::ConnectionPool;
 use crate::secret::Secret;
 
 /// Credentials shorter than this are not masked in responses: masking a short, guessable string
@@ -172,11 +175,13 @@ impl EgressPolicy {
     }
 }
 
-/// The `wasi:http` hooks of one run: the policy and the credential, and the response budget.
+/// The `wasi:http` hooks of one run: the policy and the credential, the response budget, and the
+/// run's keep-alive connections.
 pub struct EgressHooks {
     policy: EgressPolicy,
     max_response_bytes: u64,
     breach: Breach,
+    pool: Arc<ConnectionPool>,
 }
 
 impl EgressHooks {
@@ -187,6 +192,7 @@ impl EgressHooks {
             policy,
             max_response_bytes,
             breach,
+            pool: Arc::new(ConnectionPool::default()),
         }
     }
 }
@@ -257,11 +263,12 @@ impl WasiHttpHooks for EgressHooks {
                 .map(|secret| secret.expose().as_bytes().to_vec())
                 .filter(|secret| secret.len() >= MIN_MASKED_SECRET_BYTES),
         };
+        let pool = Arc::clone(&self.pool);
         Box::new(async move {
-            use http_body_util::BodyExt;
-            let (response, io) =
-                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-            let response = guard.check(response.map(BodyExt::boxed_unsync))?;
+            let response = pool.send(request, &options).await?;
+            let response = guard.check(response)?;
+            // The pool drives its connections itself.
+            let io = async { Ok(()) };
             Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
         })
     }

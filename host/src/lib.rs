@@ -25,6 +25,7 @@ pub mod demo;
 #[cfg(test)]
 mod fuzz;
 pub mod http_policy;
+mod http_pool;
 pub mod inventory;
 pub mod run;
 pub mod runtime;
