@@ -35,6 +35,8 @@ fn main() {
         "wit",
         "tests/guests",
         "Cargo.lock",
+        // The wasm-release profile lives in the workspace manifest.
+        "Cargo.toml",
     ] {
         println!(
             "cargo:rerun-if-changed={}",

@@ -151,12 +151,27 @@ fn trap_reason(error: &wasmtime::Error) -> String {
         .filter(|cause| !cause.starts_with("error while executing at wasm backtrace"))
         .collect();
     let mut reason = one_line(&causes.join(": "));
-    // A Rust guest's stack lives at the bottom of its memory and grows down: overflowing it
-    // wraps the stack pointer to the top of the 32-bit address space.
-    if reason.contains("memory fault at wasm address 0xfff") {
+    if reason.contains("call stack exhausted") {
+        reason.push_str(" (the connector's stack overflowed)");
+    } else if faulted_past_the_stack(&reason) {
         reason.push_str(" (at the top of the address space: the connector's stack overflowed)");
     }
     reason
+}
+
+/// Whether `reason` is a memory fault at the top of the 32-bit address space or just past it.
+/// A Rust guest's stack lives at the bottom of its memory and grows down: overflowing it wraps
+/// the stack pointer there, and an access at an offset from it lands at or above 4 GiB.
+fn faulted_past_the_stack(reason: &str) -> bool {
+    const MARK: &str = "memory fault at wasm address 0x";
+    let Some(at) = reason.find(MARK) else {
+        return false;
+    };
+    let digits: String = reason[at + MARK.len()..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    u64::from_str_radix(&digits, 16).is_ok_and(|address| address >= 0xfff0_0000)
 }
 
 /// `text` with its lines joined by ` / `, so that an error stays one line.
@@ -731,4 +746,32 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_at_the_top_of_memory_or_past_it_are_stack_overflows() {
+        for (reason, overflow) in [
+            (
+                "memory fault at wasm address 0xfffffff8 in linear memory",
+                true,
+            ),
+            // Optimised code may reach past 4 GiB from a wrapped stack pointer.
+            (
+                "memory fault at wasm address 0x100000000 in linear memory",
+                true,
+            ),
+            ("memory fault at wasm address 0x10 in linear memory", false),
+            (
+                "memory fault at wasm address 0x7fff0000 in linear memory",
+                false,
+            ),
+            ("wasm `unreachable` instruction executed", false),
+        ] {
+            assert_eq!(faulted_past_the_stack(reason), overflow, "{reason}");
+        }
+    }
 }
