@@ -31,6 +31,11 @@ mod platform;
 #[cfg(test)]
 mod testing;
 
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+// SAFETY: the component is single-threaded, and nothing else manages the memory talc grows.
+static ALLOCATOR: talc::TalckWasm = unsafe { talc::TalckWasm::new_global() };
+
 /// The exported component; `bindings` hands it to `export!`.
 #[cfg(target_arch = "wasm32")]
 pub struct Component;
