@@ -3,13 +3,16 @@
 //! whose cleanup drops the 10% it no longer saw.
 //!
 //! Resources look like the Hex connector's projects: about 930 bytes of properties each, in
-//! batches of 100 (one page), through the same `Inventory` API `euno-host run` uses.
+//! batches of 100 (one page). They are given as a connector emits them (typed properties) and
+//! staged the way `euno-host run`'s writer does, so the measured staging includes rendering the
+//! properties as stored JSON.
 
 use std::time::{Duration, Instant};
 
-use euno_host::inventory::{CleanupPolicy, ConnectorIdentity, Inventory, NewResource};
+use euno_host::bindings::{Property, PropertyValue, Resource};
+use euno_host::inventory::{CleanupPolicy, ConnectorIdentity, Inventory};
 use jiff::Timestamp;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::measure::{median, range};
 
@@ -28,26 +31,29 @@ struct Sample {
 
 /// Runs `rounds` rounds of the two runs at `resources` resources and prints the figures.
 pub fn run(resources: usize, rounds: usize) -> anyhow::Result<()> {
-    let all: Vec<NewResource> = (0..resources).map(resource).collect();
+    let all: Vec<Resource> = (0..resources).map(resource).collect();
     // Every tenth resource is gone in the second run.
-    let kept: Vec<NewResource> = all
+    let kept: Vec<Resource> = all
         .iter()
         .enumerate()
         .filter(|(i, _)| i % 10 != 3)
         .map(|(_, r)| r.clone())
         .collect();
+    let kept_len = kept.len();
     let mut samples = Vec::new();
     for round in 1..=rounds {
         let dir = tempfile::tempdir()?;
         let mut inventory = Inventory::open(&dir.path().join("inventory.sqlite3"))?;
-        let (stage_full, merge_full, _, _) = one_run(&mut inventory, &all, 0)?;
-        let (stage_partial, merge_partial, removed, unchanged) = one_run(&mut inventory, &kept, 1)?;
+        // Staging consumes what it is given, as the run's writer does: a fresh copy per round.
+        let (stage_full, merge_full, _, _) = one_run(&mut inventory, all.clone(), 0)?;
+        let (stage_partial, merge_partial, removed, unchanged) =
+            one_run(&mut inventory, kept.clone(), 1)?;
         eprintln!(
             "  round {round}/{rounds}: {resources} staged {:.3} s, merged {:.3} s; {} staged \
              {:.3} s, merged with cleanup {:.3} s ({unchanged} unchanged, {removed} removed)",
             stage_full.as_secs_f64(),
             merge_full.as_secs_f64(),
-            kept.len(),
+            kept_len,
             stage_partial.as_secs_f64(),
             merge_partial.as_secs_f64(),
         );
@@ -107,7 +113,7 @@ pub fn run(resources: usize, rounds: usize) -> anyhow::Result<()> {
 /// and what the merge removed and found unchanged.
 fn one_run(
     inventory: &mut Inventory,
-    resources: &[NewResource],
+    resources: Vec<Resource>,
     day: i64,
 ) -> anyhow::Result<(Duration, Duration, u64, u64)> {
     let identity = ConnectorIdentity {
@@ -118,8 +124,17 @@ fn one_run(
     let started_at = Timestamp::from_second(1_790_000_000 + day * 86_400)?;
     let run = inventory.begin_run("bench", &identity, started_at)?;
     let clock = Instant::now();
-    for batch in resources.chunks(100) {
-        inventory.stage(run, batch)?;
+    let mut resources = resources.into_iter();
+    loop {
+        let batch: Vec<_> = resources
+            .by_ref()
+            .take(100)
+            .map(euno_host::run::to_new_resource)
+            .collect();
+        if batch.is_empty() {
+            break;
+        }
+        inventory.stage(run, &batch)?;
     }
     let staged = clock.elapsed();
     let clock = Instant::now();
@@ -127,8 +142,9 @@ fn one_run(
     Ok((staged, clock.elapsed(), summary.removed, summary.unchanged))
 }
 
-/// The `i`-th resource: a Hex-project-shaped record with a random-looking id.
-fn resource(i: usize) -> NewResource {
+/// The `i`-th resource: a Hex-project-shaped record with a random-looking id, typed as the
+/// connector emits it (timestamps as instants).
+fn resource(i: usize) -> Resource {
     let id = uuid_like(i as u64);
     let properties = json!({
         "activity_status": if i.is_multiple_of(3) { "active" } else { "inactive" },
@@ -165,13 +181,41 @@ fn resource(i: usize) -> NewResource {
     let Value::Object(properties) = properties else {
         unreachable!("a JSON object literal")
     };
-    NewResource {
+    Resource {
         uri: format!("hex.bench-ws.{id}"),
         resource_type: "hex_project".to_owned(),
         name: format!("Project {i}"),
         parent_uri: Some("hex.bench-ws".to_owned()),
         native_id: Some(id),
-        properties: properties.into_iter().collect::<Map<_, _>>().into(),
+        properties: properties
+            .into_iter()
+            .map(|(name, value)| Property {
+                value: typed(&name, value),
+                name,
+            })
+            .collect(),
+    }
+}
+
+/// A JSON value of [`resource`]'s literal as the typed property a connector would emit.
+fn typed(name: &str, value: Value) -> PropertyValue {
+    match value {
+        Value::Null => PropertyValue::Null,
+        Value::Bool(b) => PropertyValue::Boolean(b),
+        Value::Number(n) => PropertyValue::Integer(n.as_i64().unwrap_or_default()),
+        Value::String(text) if name.ends_with("_at") => text
+            .parse::<Timestamp>()
+            .map_or(PropertyValue::Text(text), |at| {
+                PropertyValue::Timestamp(at.as_millisecond())
+            }),
+        Value::String(text) => PropertyValue::Text(text),
+        Value::Array(items) => PropertyValue::TextList(
+            items
+                .into_iter()
+                .filter_map(|item| item.as_str().map(str::to_owned))
+                .collect(),
+        ),
+        Value::Object(_) => PropertyValue::Null,
     }
 }
 

@@ -392,7 +392,9 @@ impl Observer for RunObserver {
     }
 }
 
-fn to_new_resource(resource: Resource) -> NewResource {
+/// A resource as the connector emitted it, in the form the inventory stages: what the run's
+/// writer does to every resource.
+pub fn to_new_resource(resource: Resource) -> NewResource {
     NewResource {
         properties: render_properties(resource.properties),
         uri: resource.uri,
