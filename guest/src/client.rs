@@ -137,13 +137,14 @@ impl<T: Transport, C: Clock> HexClient<T, C> {
         }
     }
 
-    /// Fetches the listing's next page. Returns `Ok(None)` once the previous page said it was the
-    /// last one.
-    pub fn next_project_page(
+    /// Fetches the listing's next page into `body` and reads its projects, which borrow from it.
+    /// Returns `Ok(None)` once the previous page said it was the last one.
+    pub fn next_project_page<'b>(
         &mut self,
         pager: &mut ProjectPager,
         log: &mut dyn Log,
-    ) -> Result<Option<Vec<Project>>, ConnectorError> {
+        body: &'b mut Vec<u8>,
+    ) -> Result<Option<Vec<Project<'b>>>, ConnectorError> {
         if pager.finished {
             return Ok(None);
         }
@@ -157,8 +158,9 @@ impl<T: Transport, C: Clock> HexClient<T, C> {
         let page = pager.pages;
         let url = self.projects_url(pager.next_cursor.as_deref());
         let what = format!("page {page} of GET /projects");
-        let response = self.get(&url, &what, log)?;
-        let list: ProjectList = serde_json::from_slice(&response.body).map_err(|error| {
+        *body = self.get(&url, &what, log)?.body;
+        let body: &'b [u8] = body;
+        let list: ProjectList<'b> = serde_json::from_slice(body).map_err(|error| {
             ConnectorError::MalformedResponse(format!("{what} is not valid JSON: {error}"))
         })?;
         let Some(values) = list.values else {
@@ -498,8 +500,14 @@ mod tests {
     ) -> Result<Vec<Vec<String>>, ConnectorError> {
         let mut pager = ProjectPager::new();
         let mut pages = Vec::new();
-        while let Some(projects) = client.next_project_page(&mut pager, sink)? {
-            pages.push(projects.into_iter().filter_map(|p| p.id).collect());
+        let mut body = Vec::new();
+        while let Some(projects) = client.next_project_page(&mut pager, sink, &mut body)? {
+            pages.push(
+                projects
+                    .into_iter()
+                    .filter_map(|p| Some(p.id.as_deref()?.to_owned()))
+                    .collect(),
+            );
         }
         Ok(pages)
     }
@@ -913,7 +921,7 @@ mod tests {
         pager.pages = MAX_PAGES;
         pager.next_cursor = Some("more".to_owned());
         let error = client
-            .next_project_page(&mut pager, &mut VecSink::default())
+            .next_project_page(&mut pager, &mut VecSink::default(), &mut Vec::new())
             .expect_err("stops");
         assert!(matches!(error, ConnectorError::MalformedResponse(m) if m.contains("10000")));
         assert_eq!(client.requests(), 0);

@@ -55,7 +55,9 @@ pub fn discover<S: Sink>(
     let mut pager = ProjectPager::new();
     let mut seen_uris = HashSet::new();
     let mut emitted: u64 = 0;
-    while let Some(projects) = client.next_project_page(&mut pager, sink)? {
+    // One page's body at a time; its projects borrow their text from it.
+    let mut body = Vec::new();
+    while let Some(projects) = client.next_project_page(&mut pager, sink, &mut body)? {
         let page = pager.pages();
         let mut warnings = Vec::new();
         let mut batch = Vec::with_capacity(projects.len());

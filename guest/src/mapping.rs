@@ -80,7 +80,7 @@ pub fn map_project(
     warnings: &mut Vec<String>,
 ) -> Option<Resource> {
     let id = project.id.as_deref().filter(|id| !id.is_empty())?;
-    let name = project.title.clone().unwrap_or_else(|| id.to_owned());
+    let name = project.title.as_deref().unwrap_or(id).to_owned();
     let mut timestamps = Timestamps { id, warnings };
     let analytics = project.analytics.as_ref();
     let app_views = analytics.and_then(|a| a.app_views.as_ref());
@@ -122,13 +122,13 @@ pub fn map_project(
         .categories
         .iter()
         .flatten()
-        .filter_map(|category| category.name.clone())
+        .filter_map(|category| Some(category.name.as_deref()?.to_owned()))
         .collect();
     let collections: Vec<String> = sharing
         .and_then(|s| s.collections.as_ref())
         .into_iter()
         .flatten()
-        .filter_map(|share| share.collection.as_ref()?.name.clone())
+        .filter_map(|share| Some(share.collection.as_ref()?.name.as_deref()?.to_owned()))
         .collect();
     let tags = distinct(categories.iter().chain(&collections).cloned());
 
@@ -137,7 +137,7 @@ pub fn map_project(
         schedules
             .into_iter()
             .flatten()
-            .filter_map(|s| s.cadence.clone()),
+            .filter_map(|s| Some(s.cadence.as_deref()?.to_owned())),
     );
     let has_enabled_schedule = schedules.map(|s| s.iter().any(|s| s.enabled == Some(true)));
 
@@ -307,7 +307,7 @@ fn count(value: Option<&serde_json::Number>) -> PropertyValue {
     integer.map_or(PropertyValue::Null, PropertyValue::Integer)
 }
 
-fn email(user: Option<&User>) -> Option<&str> {
+fn email<'p>(user: Option<&'p User<'_>>) -> Option<&'p str> {
     user?.email.as_deref().filter(|email| !email.is_empty())
 }
 

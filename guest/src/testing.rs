@@ -7,6 +7,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::bindings::{ConfigEntry, LogLevel, Resource};
+use serde::Deserialize as _;
+
 use crate::model::Project;
 use crate::ports::{Clock, HttpResponse, Log, Sink, Transport, TransportError};
 
@@ -50,9 +52,9 @@ pub fn transport_error(message: &str, retryable: bool) -> Result<HttpResponse, T
     })
 }
 
-/// A project from its JSON.
-pub fn project(json: serde_json::Value) -> Project {
-    serde_json::from_value(json).expect("a project")
+/// A project from its JSON (owning its text: a `Value` has nothing to borrow from).
+pub fn project(json: serde_json::Value) -> Project<'static> {
+    Project::deserialize(json).expect("a project")
 }
 
 /// A project with every field the connector reads, set.
