@@ -156,21 +156,13 @@ fn register_content_hash(conn: &Connection) -> rusqlite::Result<()> {
 /// Connection settings: WAL so that readers never block the writer, `NORMAL` sync (durable at
 /// each checkpoint, safe against corruption), enforced foreign keys, and a busy timeout so that
 /// several processes sharing the file wait for each other instead of failing.
-///
-/// A new inventory gets 8 KiB pages (set before WAL mode fixes the size): a resource row is about
-/// 1.2 KB, and against 4 KiB pages the merge of 100k resources is about 12% faster
-/// (`euno-bench inventory`). An existing file keeps the page size it was created with.
 pub(super) fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
-    conn.pragma_update(None, "page_size", PAGE_SIZE)?;
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     register_content_hash(conn)
 }
-
-/// The page size of a new inventory, in bytes.
-pub(super) const PAGE_SIZE: i64 = 8192;
 
 /// Applies the migrations this database lacks, all in one transaction.
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), InventoryError> {

@@ -39,8 +39,7 @@ pub(super) fn attach(conn: &Connection, db: &Path, run: RunId) -> rusqlite::Resu
         .ok_or_else(|| rusqlite::Error::InvalidPath(path.clone()))?;
     conn.execute("ATTACH DATABASE ?1 AS staging", [name])?;
     conn.execute_batch(
-        "PRAGMA staging.page_size = 8192; -- as the inventory's (see `schema::configure`)
-         PRAGMA staging.journal_mode = MEMORY;
+        "PRAGMA staging.journal_mode = MEMORY;
          PRAGMA staging.synchronous = OFF;
          CREATE TABLE IF NOT EXISTS staging.staged_resources (
              uri           TEXT NOT NULL,

@@ -615,12 +615,6 @@ fn reopening_keeps_the_data_and_a_newer_schema_is_refused() {
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .expect("version");
     assert_eq!(version, schema::VERSION);
-    let page_size: i64 = f
-        .inventory
-        .conn
-        .pragma_query_value(None, "page_size", |row| row.get(0))
-        .expect("page size");
-    assert_eq!(page_size, schema::PAGE_SIZE);
 
     f.inventory
         .conn
