@@ -158,7 +158,12 @@ impl<T: Transport, C: Clock> HexClient<T, C> {
         let page = pager.pages;
         let url = self.projects_url(pager.next_cursor.as_deref());
         let what = format!("page {page} of GET /projects");
-        *body = self.get(&url, &what, log)?.body;
+        let response = self.get(&url, &what, log)?;
+        // Into the caller's buffer, which keeps its capacity from page to page: a fresh buffer
+        // per page would leave holes in the heap that the run's long-lived allocations fill.
+        body.clear();
+        body.extend_from_slice(&response.body);
+        drop(response);
         let body: &'b [u8] = body;
         let list: ProjectList<'b> = serde_json::from_slice(body).map_err(|error| {
             ConnectorError::MalformedResponse(format!("{what} is not valid JSON: {error}"))
