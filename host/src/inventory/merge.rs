@@ -19,10 +19,9 @@ pub(super) struct Changes {
 }
 
 // A resource has changed when anything a user sees differs: its content hash (see
-// `schema::content_hash`) covers its type, name, parent, native id and properties. Properties are
-// hashed as JSON text: serde_json writes a map's keys in sorted order (the workspace does not
-// enable `preserve_order`), so equal maps give equal text. The staged rows are read through their
-// index on (uri, content_hash), in URI order.
+// `schema::content_hash`) covers its type, name, parent, native id and properties, hashed as
+// their canonical JSON text (`PropertiesJson`), so equal properties give equal hashes. The staged
+// rows are read through their index on (uri, content_hash), in URI order.
 const CLASSIFIED: &str = "
     SELECT s.uri,
            CASE WHEN r.uri IS NULL THEN 'added'

@@ -160,8 +160,7 @@ pub(super) fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    register_content_hash(conn)
+    conn.pragma_update(None, "foreign_keys", "ON")
 }
 
 /// Applies the migrations this database lacks, all in one transaction.
@@ -186,6 +185,9 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), Inventor
             found,
             supported,
         });
+    }
+    if found < supported {
+        register_content_hash(&tx).map_err(|e| failed(supported, e))?;
     }
     for (version, sql) in (1..).zip(MIGRATIONS).skip(found as usize) {
         tx.execute_batch(sql).map_err(|e| failed(version, e))?;
