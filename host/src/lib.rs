@@ -9,6 +9,7 @@
 //! - [`budget`]: the output budgets of a call (resources, batch, string and log sizes).
 //! - [`http_policy`]: the network policy checked on every outgoing request.
 //! - [`source`]: source files, validated against a connector's spec.
+//! - [`text`]: untrusted text made inert for terminals, logs and the run history.
 //! - [`run`]: one discovery run, from the source file to the inventory.
 //! - [`inventory`]: the SQLite store of resources, sponsorships and runs.
 //! - [`schedule`]: weekly and hourly schedules.
@@ -32,3 +33,4 @@ pub mod runtime;
 pub mod schedule;
 pub mod secret;
 pub mod source;
+pub mod text;
