@@ -403,12 +403,17 @@ impl ErrorDetails {
                 None,
             ),
         };
+        // Quoted from the server into errors and log lines: one line, nothing a terminal acts on.
         Self {
-            message: message.unwrap_or_else(|| format!("HTTP {} with no message", response.status)),
+            message: message.map_or_else(
+                || format!("HTTP {} with no message", response.status),
+                |message| printable(&message),
+            ),
             trace_id: response
                 .header("x-trace-id")
                 .map(str::to_owned)
-                .or(body_trace),
+                .or(body_trace)
+                .map(|trace| printable(&truncate(&trace, Self::MAX_TEXT))),
         }
     }
 
@@ -428,6 +433,29 @@ fn json_text(value: &serde_json::Value) -> Option<String> {
         serde_json::Value::String(text) => Some(text.trim().to_owned()),
         other => Some(other.to_string()),
     }
+}
+
+/// `text` as one printable line: line breaks, tabs, other control characters and the bidi
+/// controls written as escapes (`\n`, `\x1b`, `\u{202e}`). The host makes every message inert
+/// too; an error that reads well does not depend on it.
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{0}'..='\u{1f}' | '\u{7f}' => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            '\u{80}'..='\u{9f}'
+            | '\u{61c}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}' => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn truncate(text: &str, max: usize) -> String {
@@ -948,6 +976,21 @@ mod tests {
             matches!(&error, Err(ConnectorError::MalformedResponse(m)) if m.contains("check base_url")),
             "{error:?}"
         );
+    }
+
+    #[test]
+    fn an_error_body_is_quoted_as_one_printable_line() {
+        let hostile = "nope\neuno-host: forged line\x1b[31mRED\u{202e}";
+        let details = ErrorDetails::of(&response(404, &[("x-trace-id", "t\x1b]0;x")], hostile));
+        assert_eq!(
+            details.message,
+            "nope\\neuno-host: forged line\\x1b[31mRED\\u{202e}"
+        );
+        assert_eq!(details.trace_id.as_deref(), Some("t\\x1b]0;x"));
+        let json = r#"{"reason":"Not\r\nFound","traceId":"a\u0007b"}"#;
+        let details = ErrorDetails::of(&response(404, &[], json));
+        assert_eq!(details.message, "Not\\r\\nFound");
+        assert_eq!(details.trace_id.as_deref(), Some("a\\x07b"));
     }
 
     #[test]
