@@ -3,7 +3,8 @@
 //! `discover` pages through the project list, maps each page and emits it as one batch, reports
 //! progress, and emits the workspace last because it carries the count of what was emitted.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use crate::bindings::{ConfigEntry, ConnectorError, DiscoverSummary, LogLevel, RunContext};
 use crate::client::{HexClient, ProjectPager};
@@ -53,7 +54,11 @@ pub fn discover<S: Sink>(
     );
     let mut client = HexClient::new(config, transport, clock);
     let mut pager = ProjectPager::new();
-    let mut seen_uris = HashSet::new();
+    // Each URI emitted, with the id of its project when that id is not its own lowercase form.
+    // URIs are lowercase, so two ids that differ only in case share one: the id kept here tells
+    // such a pair from one project listed twice. Hex ids are lowercase UUIDs, so nearly every
+    // value is `None` and the map costs little more than a set.
+    let mut seen_uris: HashMap<String, Option<String>> = HashMap::new();
     let mut emitted: u64 = 0;
     // One page's body at a time; its projects borrow their text from it.
     let mut body = Vec::new();
@@ -70,15 +75,32 @@ pub fn discover<S: Sink>(
             };
             // A project created or moved while the listing runs can show up on two pages; the
             // host wants each URI once.
-            if !seen_uris.insert(resource.uri.clone()) {
-                sink.log(
-                    LogLevel::Debug,
-                    &format!(
-                        "{} appeared again on page {page}; kept the first",
-                        resource.uri
-                    ),
-                );
-                continue;
+            let id = resource.native_id.as_deref().unwrap_or_default();
+            match seen_uris.entry(resource.uri.clone()) {
+                Entry::Vacant(entry) => {
+                    let lowercase = id.to_lowercase();
+                    entry.insert((lowercase != id).then(|| id.to_owned()));
+                }
+                Entry::Occupied(entry) => {
+                    // Equal URIs mean equal lowercase ids: a first id stored as `None` was that.
+                    let first = entry.get().clone().unwrap_or_else(|| id.to_lowercase());
+                    if first == id {
+                        sink.log(
+                            LogLevel::Debug,
+                            &format!(
+                                "{} appeared again on page {page}; kept the first",
+                                resource.uri
+                            ),
+                        );
+                    } else {
+                        warnings.push(format!(
+                            "projects `{first}` and `{id}` have ids that differ only in case, so \
+                             both map to {}; kept `{first}`, skipped `{id}`",
+                            resource.uri
+                        ));
+                    }
+                    continue;
+                }
             }
             batch.push(resource);
         }
@@ -192,9 +214,19 @@ mod tests {
             sink.progress,
             [(2, None), (2, None), (3, None), (4, Some(4))]
         );
-        assert!(sink.logs_at(LogLevel::Warn).contains(
+        let warnings = sink.logs_at(LogLevel::Warn);
+        assert!(warnings.contains(
             &"page 3 of GET /projects has a project without an id; skipped it".to_owned()
         ));
+        // `P2` and `p2` share a URI: the second is skipped, and said so.
+        assert!(
+            warnings.contains(
+                &"projects `P2` and `p2` have ids that differ only in case, so both map to \
+                  hex.ws.p2; kept `P2`, skipped `p2`"
+                    .to_owned()
+            ),
+            "{warnings:?}"
+        );
         assert!(transport.urls()[0].contains("includeComponents=true"));
     }
 
@@ -249,6 +281,32 @@ mod tests {
         .expect_err("fails");
         assert!(matches!(error, ConnectorError::InvalidConfig(e) if e.field == "page_size"));
         assert!(transport.urls().is_empty());
+    }
+
+    #[test]
+    fn a_project_listed_twice_is_kept_once_without_a_warning() {
+        let mut sink = VecSink::default();
+        let summary = discover(
+            &entries(&[("requests_per_minute", "0")]),
+            &run_context(),
+            ScriptedTransport::new(vec![
+                ok_json(
+                    json!({"values": [{"id": "a"}, {"id": "B"}], "pagination": {"after": "c"}}),
+                ),
+                ok_json(
+                    json!({"values": [{"id": "a"}, {"id": "B"}, {"id": "b"}, {"id": "A"}],
+                               "pagination": null}),
+                ),
+            ]),
+            FakeClock::new(),
+            &mut sink,
+        )
+        .expect("discovers");
+        assert_eq!(summary.emitted, 3, "a, B and the workspace");
+        let warnings = sink.logs_at(LogLevel::Warn);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("`B` and `b`"), "{warnings:?}");
+        assert!(warnings[1].contains("`a` and `A`"), "{warnings:?}");
     }
 
     #[test]
