@@ -2,7 +2,8 @@
 //! that the host's integration tests can exercise the sandbox with a real component: one that
 //! behaves, one that spins, one that allocates without bound, one that reaches for another host,
 //! one that hunts for the credential (environment, files, headers, echoing servers), one that
-//! emits malformed or oversized resources, floods the log, traps or overflows its stack.
+//! emits malformed or oversized resources, floods the log, traps or overflows its stack, and one
+//! that says whatever text it is given (in its log, its resources, its errors, its panic).
 //!
 //! Only built for `wasm32-wasip2` (by `host/build.rs`); on other targets it is empty.
 #![cfg(target_arch = "wasm32")]
@@ -16,7 +17,7 @@ mod bindings {
 use bindings::euno::connector::host;
 use bindings::euno::connector::types::{
     ConfigEntry, ConfigField, ConnectorError, ConnectorSpec, DiscoverSummary, FieldKind, LogLevel,
-    Property, PropertyValue, Resource, RunContext,
+    Property, PropertyValue, Resource, RunContext, UpstreamError,
 };
 use bindings::exports::euno::connector::connector::Guest;
 
@@ -82,6 +83,9 @@ impl Guest for TestGuest {
                 field("token", FieldKind::Text, true, None),
                 field("sleep_ms", FieldKind::Integer, false, Some("1000")),
                 field("batch", FieldKind::Integer, false, Some("100")),
+                // What the `speak` modes say, after `pad` dots.
+                field("text", FieldKind::Text, false, None),
+                field("pad", FieldKind::Integer, false, Some("0")),
             ],
             resource_types: vec!["test_item".to_owned()],
             base_url_field: Some("base_url".to_owned()),
@@ -90,6 +94,9 @@ impl Guest for TestGuest {
     }
 
     fn check(config: Vec<ConfigEntry>) -> Result<String, ConnectorError> {
+        if setting(&config, "mode") == Some("speak") {
+            return Ok(spoken(&config));
+        }
         let base = setting(&config, "base_url").unwrap_or_default();
         fetch(base)
     }
@@ -200,11 +207,47 @@ impl Guest for TestGuest {
                 }
                 Ok(emit_items(1, &context))
             }
+            "speak" => {
+                let text = spoken(&config);
+                host::log(LogLevel::Warn, &text);
+                let said = setting(&config, "text").unwrap_or_default().to_owned();
+                let mut resource = item("test.items.spoken\u{202e}txt", 0, &context);
+                resource.name = said.clone();
+                resource.native_id = Some(said.clone());
+                resource.properties.push(Property {
+                    name: "said".to_owned(),
+                    value: PropertyValue::Text(said),
+                });
+                host::emit(&[resource]);
+                Ok(summary(1, 0))
+            }
+            "speak-fail" => {
+                let text = spoken(&config);
+                host::log(LogLevel::Error, &text);
+                Err(ConnectorError::Upstream(UpstreamError {
+                    status: 404,
+                    message: text.clone(),
+                    trace_id: Some(text),
+                }))
+            }
+            "speak-panic" => panic!("{}", spoken(&config)),
             "trap" => core::arch::wasm32::unreachable(),
             "stack" => Ok(summary(recurse(1), 0)),
             _ => Ok(emit_items(count(&config), &context)),
         }
     }
+}
+
+/// The `speak` modes' line: `pad` dots, then `text`.
+fn spoken(config: &[ConfigEntry]) -> String {
+    let pad = setting(config, "pad")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    format!(
+        "{}{}",
+        ".".repeat(pad),
+        setting(config, "text").unwrap_or_default()
+    )
 }
 
 fn summary(emitted: u64, requests: u32) -> DiscoverSummary {
