@@ -81,8 +81,8 @@ fn key() -> impl Strategy<Value = String> {
         6 => prop::sample::select(vec![
             "name", "connector", "api_token", "other_secret", "base_url", "workspace_id",
             "page_size", "include_archived", "strategy", "after_days", "max_removal_ratio",
-            "memory_mib", "deadline_seconds", "max_request_seconds", "max_response_bytes",
-            "max_resources", "max_batch", "max_string_bytes", "max_log_bytes", "enabled",
+            "memory_mib", "deadline_seconds", "max_request_seconds", "max_request_total_seconds",
+            "max_response_bytes", "max_resources", "max_batch", "max_string_bytes", "max_log_bytes", "enabled",
             "hourly", "weekly",
         ])
         .prop_map(str::to_owned),
@@ -104,6 +104,7 @@ fn value_for(key: &'static str) -> BoxedStrategy<String> {
         | "memory_mib"
         | "deadline_seconds"
         | "max_request_seconds"
+        | "max_request_total_seconds"
         | "max_response_bytes"
         | "max_resources"
         | "max_batch"
@@ -185,6 +186,7 @@ fn source_text() -> impl Strategy<Value = String> {
             "memory_mib",
             "deadline_seconds",
             "max_request_seconds",
+            "max_request_total_seconds",
             "max_response_bytes",
             "max_resources",
             "max_batch",

@@ -11,8 +11,16 @@
 //! masked wherever a server reflects it verbatim (headers, body, trailers), so that even an
 //! echoing endpoint at the allowed origin does not hand the token to the connector.
 //!
+//! The host owns the response's encoding: it asks for `identity` on every request (the guest may
+//! not set `Accept-Encoding`), decodes a `gzip` or `deflate` body that comes back anyway (so that
+//! the limit counts, and the mask sees, what the connector gets), and refuses any other
+//! encoding. A request that outlives `limits.max_request_total_seconds`, from sending it to the
+//! end of its body, is cut off: a server dripping a byte a second cannot hold a run until its
+//! deadline.
+//!
 //! Allowed requests go out through the run's keep-alive connections (`http_pool`).
 
+use std::io::Write as _;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -29,7 +37,8 @@ use wasmtime_wasi_http::{
 
 use crate::budget::Breach;
 use crate::http_pool::ConnectionPool;
-use crate::secret::Secret;
+use crate::secret::{Secret, redact};
+use crate::text::inert;
 
 /// Credentials shorter than this are not masked in responses: masking a short, guessable string
 /// would corrupt ordinary data more often than it would hide a secret. (They are still scrubbed
@@ -175,32 +184,69 @@ impl EgressPolicy {
     }
 }
 
-/// The `wasi:http` hooks of one run: the policy and the credential, the response budget, and the
-/// run's keep-alive connections.
+/// The first request of a call that the host cut off at `limits.max_request_total_seconds`,
+/// said in a line. Unlike a [`Breach`], it does not end the call: the connector sees a timeout
+/// and may retry; if it fails in the end, its error is told with this.
+#[derive(Debug, Clone, Default)]
+pub struct CutOff(Breach);
+
+impl CutOff {
+    /// Records `what`, unless a request was cut off already (the first stays).
+    pub fn record(&self, what: String) {
+        self.0.record(what);
+    }
+
+    /// The first request cut off, if any.
+    pub fn reason(&self) -> Option<&str> {
+        self.0.reason()
+    }
+}
+
+/// The `wasi:http` hooks of one run: the policy and the credential, the response budget, the
+/// time budget of each request, and the run's keep-alive connections.
 pub struct EgressHooks {
     policy: EgressPolicy,
     max_response_bytes: u64,
+    max_request_total: Duration,
     breach: Breach,
+    cut_off: CutOff,
     pool: Arc<ConnectionPool>,
 }
 
 impl EgressHooks {
-    /// Hooks enforcing `policy`, cutting off any response body past `max_response_bytes` and
-    /// recording that in `breach`.
-    pub fn new(policy: EgressPolicy, max_response_bytes: u64, breach: Breach) -> Self {
+    /// Hooks enforcing `policy`, cutting off any response body past `max_response_bytes`
+    /// (recorded in `breach`) and any request that takes longer than `max_request_total` from
+    /// sending it to the end of its body (recorded in `cut_off`).
+    pub fn new(
+        policy: EgressPolicy,
+        max_response_bytes: u64,
+        max_request_total: Duration,
+        breach: Breach,
+        cut_off: CutOff,
+    ) -> Self {
         Self {
             policy,
             max_response_bytes,
+            max_request_total,
             breach,
+            cut_off,
             pool: Arc::new(ConnectionPool::default()),
         }
     }
+
+    /// `uri` as the host's log and errors show it: without its query, the credential redacted
+    /// (a connector that got hold of it could put it in the path or the host name) and inert.
+    fn shown(&self, uri: &Uri) -> String {
+        inert(&redact(self.policy.bearer.as_ref(), &without_query(uri))).into_owned()
+    }
 }
 
-/// Headers a guest may never set: the defaults, plus the credential headers the host owns.
+/// Headers a guest may never set: the defaults, the credential headers the host owns, and
+/// `Accept-Encoding`, since the host decides which encodings it can unpack and mask.
 fn forbidden(name: &HeaderName) -> bool {
     *name == http::header::AUTHORIZATION
         || *name == http::header::COOKIE
+        || *name == http::header::ACCEPT_ENCODING
         || DEFAULT_FORBIDDEN_HEADERS.contains(name)
 }
 
@@ -232,11 +278,19 @@ impl WasiHttpHooks for EgressHooks {
         fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
     ) -> SendFuture {
         drop(fut);
+        let url = self.shown(request.uri());
         if let Err(reason) = self.policy.check(request.uri()) {
-            let url = without_query(request.uri());
+            let reason =
+                inert(&redact(self.policy.bearer.as_ref(), &reason.to_string())).into_owned();
             tracing::warn!(%url, %reason, "refused an outgoing request");
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
+        // The host decodes what it asked for (nothing) and the two encodings it knows; asking
+        // for identity keeps every well-behaved server's answer as it is.
+        request.headers_mut().insert(
+            http::header::ACCEPT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
         if let Some(token) = &self.policy.bearer {
             match HeaderValue::from_str(&format!("Bearer {}", token.expose())) {
                 Ok(mut value) => {
@@ -252,10 +306,14 @@ impl WasiHttpHooks for EgressHooks {
             }
         }
         let options = self.policy.clamp(options);
+        let deadline = tokio::time::Instant::now() + self.max_request_total;
         let guard = ResponseGuard {
-            url: without_query(request.uri()),
+            url,
             limit: self.max_response_bytes,
             breach: self.breach.clone(),
+            total: self.max_request_total,
+            deadline,
+            cut_off: self.cut_off.clone(),
             mask: self
                 .policy
                 .bearer
@@ -265,7 +323,11 @@ impl WasiHttpHooks for EgressHooks {
         };
         let pool = Arc::clone(&self.pool);
         Box::new(async move {
-            let response = pool.send(request, &options).await?;
+            let response =
+                match tokio::time::timeout_at(deadline, pool.send(request, &options)).await {
+                    Ok(response) => response?,
+                    Err(_elapsed) => return Err(guard.cut_off()),
+                };
             let response = guard.check(response)?;
             // The pool drives its connections itself.
             let io = async { Ok(()) };
@@ -276,16 +338,35 @@ impl WasiHttpHooks for EgressHooks {
 
 /// What is checked on a response before the connector sees it.
 struct ResponseGuard {
+    /// The request's URL as shown ([`EgressHooks::shown`]).
     url: String,
     limit: u64,
     breach: Breach,
+    /// `limits.max_request_total_seconds`, and when it runs out for this request.
+    total: Duration,
+    deadline: tokio::time::Instant,
+    cut_off: CutOff,
     /// The credential's bytes, when long enough to mask.
     mask: Option<Vec<u8>>,
 }
 
 impl ResponseGuard {
-    /// Refuses a response that announces a body past the limit; masks the credential in the
-    /// headers and wraps the body so that it is counted and masked as it streams.
+    /// Records that the request ran out of its total time, and the error the connector gets: a
+    /// timeout, as from any slow server.
+    fn cut_off(&self) -> HttpError {
+        let what = format!(
+            "the host cut off the request to {} after limits.max_request_total_seconds ({} s)",
+            self.url,
+            self.total.as_secs()
+        );
+        tracing::warn!("{what}");
+        self.cut_off.record(what);
+        HttpError::HttpResponseTimeout
+    }
+
+    /// Refuses a response that announces a body past the limit or an encoding the host cannot
+    /// decode; masks the credential in the headers and wraps the body so that it is decoded,
+    /// counted and masked as it streams, within the request's total time.
     fn check(
         self,
         response: http::Response<WasiBody>,
@@ -306,6 +387,24 @@ impl ResponseGuard {
             return Err(HttpError::HttpResponseBodySize(Some(length)));
         }
         let (mut parts, body) = response.into_parts();
+        let decoder = match content_codings(&parts.headers).as_slice() {
+            [] => None,
+            [coding] if Decoder::new(coding).is_some() => Decoder::new(coding),
+            codings => {
+                let codings = inert(&codings.join(", ")).into_owned();
+                tracing::warn!(
+                    "refused a response from {}: it is encoded with `{codings}`, which euno-host \
+                     does not decode (it asks for identity, and decodes only gzip and deflate)",
+                    self.url
+                );
+                return Err(HttpError::HttpResponseContentCoding(Some(codings)));
+            }
+        };
+        if decoder.is_some() {
+            // The connector gets the decoded body: these would describe the encoded one.
+            parts.headers.remove(http::header::CONTENT_ENCODING);
+            parts.headers.remove(http::header::CONTENT_LENGTH);
+        }
         if let Some(mask) = &self.mask {
             mask_headers(&mut parts.headers, mask);
         }
@@ -315,6 +414,8 @@ impl ResponseGuard {
             finished: false,
             pending_trailers: None,
             masker: self.mask.clone().map(Masker::new),
+            decoder,
+            deadline: Box::pin(tokio::time::sleep_until(self.deadline)),
             guard: self,
         };
         Ok(http::Response::from_parts(
@@ -381,14 +482,181 @@ impl Masker {
     }
 }
 
-/// A response body counted against the limit and masked as it streams to the connector.
+/// The content codings a response says its body is in, in the order applied, lowercase, without
+/// `identity`.
+fn content_codings(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(http::header::CONTENT_ENCODING)
+        .iter()
+        .flat_map(|value| {
+            String::from_utf8_lossy(value.as_bytes())
+                .into_owned()
+                .split(',')
+                .map(|c| c.trim().to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        })
+        .filter(|coding| !coding.is_empty() && coding != "identity")
+        .collect()
+}
+
+/// The compressed input decoded in one step: a deflate stream can expand about a thousandfold,
+/// so a step yields at most a few MiB before the limit is checked again.
+const DECODE_STEP: usize = 4 * 1024;
+
+/// Decodes a `gzip` or `deflate` body as it streams.
+struct Decoder {
+    coding: Coding,
+    /// Whether any encoded byte came: an empty body (a 204, a `HEAD`) is empty in any encoding.
+    fed: bool,
+}
+
+enum Coding {
+    /// `gzip` (and its old name `x-gzip`): checked against its CRC and length at the end.
+    Gzip(flate2::write::GzDecoder<Vec<u8>>),
+    /// `deflate`, which HTTP defines as the zlib format.
+    Deflate(flate2::write::ZlibDecoder<Vec<u8>>),
+}
+
+impl Decoder {
+    /// A decoder for `coding`, if the host can decode it.
+    fn new(coding: &str) -> Option<Self> {
+        let coding = match coding {
+            "gzip" | "x-gzip" => Coding::Gzip(flate2::write::GzDecoder::new(Vec::new())),
+            "deflate" => Coding::Deflate(flate2::write::ZlibDecoder::new(Vec::new())),
+            _ => return None,
+        };
+        Some(Self { coding, fed: false })
+    }
+
+    fn name(&self) -> &'static str {
+        match self.coding {
+            Coding::Gzip(_) => "gzip",
+            Coding::Deflate(_) => "deflate",
+        }
+    }
+
+    /// Decodes `piece`, [`DECODE_STEP`] bytes at a time, and returns what came out; stops early
+    /// once that is more than `room` bytes, which the caller then refuses.
+    fn push(&mut self, piece: &[u8], room: u64) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        for step in piece.chunks(DECODE_STEP) {
+            self.fed = true;
+            let decoded = match &mut self.coding {
+                Coding::Gzip(decoder) => {
+                    decoder.write_all(step)?;
+                    decoder.get_mut()
+                }
+                Coding::Deflate(decoder) => {
+                    decoder.write_all(step)?;
+                    decoder.get_mut()
+                }
+            };
+            out.append(decoded);
+            if out.len() as u64 > room {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// What is left at the end of the body; an error if the body ended early or was corrupt.
+    fn finish(mut self) -> std::io::Result<Vec<u8>> {
+        if !self.fed {
+            return Ok(Vec::new());
+        }
+        match &mut self.coding {
+            Coding::Gzip(decoder) => {
+                decoder.try_finish()?;
+                Ok(std::mem::take(decoder.get_mut()))
+            }
+            Coding::Deflate(decoder) => {
+                decoder.try_finish()?;
+                Ok(std::mem::take(decoder.get_mut()))
+            }
+        }
+    }
+}
+
+/// A response body decoded, counted against the limit and masked as it streams to the
+/// connector, and cut off when the request's total time runs out.
 struct GuardedBody {
     inner: WasiBody,
     guard: ResponseGuard,
+    /// Bytes handed on so far (decoded ones, for an encoded body).
     received: u64,
     finished: bool,
     pending_trailers: Option<Frame<Bytes>>,
     masker: Option<Masker>,
+    decoder: Option<Decoder>,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl GuardedBody {
+    /// One piece of the body as the connector gets it: decoded, counted, masked.
+    fn admit(&mut self, data: Bytes) -> Result<Bytes, HttpError> {
+        let data = match &mut self.decoder {
+            Some(decoder) => {
+                let room = self.guard.limit.saturating_sub(self.received);
+                let name = decoder.name();
+                Bytes::from(
+                    decoder
+                        .push(&data, room)
+                        .map_err(|error| self.undecodable(name, &error))?,
+                )
+            }
+            None => data,
+        };
+        self.count(data.len())?;
+        Ok(match &mut self.masker {
+            Some(masker) => masker.push(&data),
+            None => data,
+        })
+    }
+
+    /// The end of the body: what the decoder and the masker still hold.
+    fn finish(&mut self) -> Result<Bytes, HttpError> {
+        let mut rest = Vec::new();
+        if let Some(decoder) = self.decoder.take() {
+            let name = decoder.name();
+            let tail = decoder
+                .finish()
+                .map_err(|error| self.undecodable(name, &error))?;
+            self.count(tail.len())?;
+            match &mut self.masker {
+                Some(masker) => rest.extend_from_slice(&masker.push(&tail)),
+                None => rest = tail,
+            }
+        }
+        if let Some(masker) = &mut self.masker {
+            rest.extend_from_slice(&masker.finish());
+        }
+        Ok(Bytes::from(rest))
+    }
+
+    /// Counts `len` more bytes, and fails the body (and the call) past the limit.
+    fn count(&mut self, len: usize) -> Result<(), HttpError> {
+        self.received += len as u64;
+        if self.received <= self.guard.limit {
+            return Ok(());
+        }
+        self.finished = true;
+        let reason = format!(
+            "a response from {} was larger than limits.max_response_bytes ({} bytes)",
+            self.guard.url, self.guard.limit
+        );
+        tracing::warn!("{reason}; cut off");
+        self.guard.breach.record(reason);
+        Err(HttpError::HttpResponseBodySize(Some(self.received)))
+    }
+
+    fn undecodable(&mut self, coding: &str, error: &std::io::Error) -> HttpError {
+        self.finished = true;
+        tracing::warn!(
+            "the {coding} body of a response from {} could not be decoded: {error}",
+            self.guard.url
+        );
+        HttpError::HttpResponseContentCoding(Some(format!("{coding} (corrupt or cut short)")))
+    }
 }
 
 impl Body for GuardedBody {
@@ -407,42 +675,34 @@ impl Body for GuardedBody {
             if this.finished {
                 return Poll::Ready(None);
             }
+            // Checked before every frame, not only while waiting: a server that drips a byte
+            // at a time is never quiet long enough for the between-bytes timeout.
+            if this.deadline.as_mut().poll(cx).is_ready() {
+                this.finished = true;
+                return Poll::Ready(Some(Err(this.guard.cut_off())));
+            }
             let frame = match Pin::new(&mut this.inner).poll_frame(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => {
                     this.finished = true;
-                    let rest = this.masker.as_mut().map(Masker::finish).unwrap_or_default();
-                    if rest.is_empty() {
-                        return Poll::Ready(None);
-                    }
-                    return Poll::Ready(Some(Ok(Frame::data(rest))));
+                    return match this.finish() {
+                        Ok(rest) if rest.is_empty() => Poll::Ready(None),
+                        Ok(rest) => Poll::Ready(Some(Ok(Frame::data(rest)))),
+                        Err(error) => Poll::Ready(Some(Err(error))),
+                    };
                 }
                 Poll::Ready(Some(Err(error))) => return Poll::Ready(Some(Err(error))),
                 Poll::Ready(Some(Ok(frame))) => frame,
             };
             match frame.into_data() {
-                Ok(data) => {
-                    this.received += data.len() as u64;
-                    if this.received > this.guard.limit {
+                Ok(data) => match this.admit(data) {
+                    Ok(data) if data.is_empty() => {}
+                    Ok(data) => return Poll::Ready(Some(Ok(Frame::data(data)))),
+                    Err(error) => {
                         this.finished = true;
-                        let reason = format!(
-                            "a response from {} was larger than limits.max_response_bytes ({} bytes)",
-                            this.guard.url, this.guard.limit
-                        );
-                        tracing::warn!("{reason}; cut off");
-                        this.guard.breach.record(reason);
-                        return Poll::Ready(Some(Err(HttpError::HttpResponseBodySize(Some(
-                            this.received,
-                        )))));
+                        return Poll::Ready(Some(Err(error)));
                     }
-                    let data = match &mut this.masker {
-                        Some(masker) => masker.push(&data),
-                        None => data,
-                    };
-                    if !data.is_empty() {
-                        return Poll::Ready(Some(Ok(Frame::data(data))));
-                    }
-                }
+                },
                 Err(frame) => {
                     let trailers = match (frame.into_trailers(), &this.guard.mask) {
                         (Ok(mut trailers), Some(mask)) => {
@@ -452,7 +712,10 @@ impl Body for GuardedBody {
                         (Ok(trailers), None) => Frame::trailers(trailers),
                         (Err(other), _) => other,
                     };
-                    let held = this.masker.as_mut().map(Masker::finish).unwrap_or_default();
+                    let held = match this.finish() {
+                        Ok(held) => held,
+                        Err(error) => return Poll::Ready(Some(Err(error))),
+                    };
                     if held.is_empty() {
                         return Poll::Ready(Some(Ok(trailers)));
                     }

@@ -19,8 +19,9 @@ use crate::bindings::{
     RunContext, SourceConnector, SourceConnectorPre,
 };
 use crate::budget::{Breach, Budget, LogVerdict};
-use crate::http_policy::{EgressHooks, EgressPolicy};
+use crate::http_policy::{CutOff, EgressHooks, EgressPolicy};
 use crate::secret::{Secret, redact};
+use crate::text::inert;
 
 /// The Hex connector, built from `guest/` by `build.rs` and carried inside the binary.
 pub const BUNDLED_HEX_COMPONENT: &[u8] = include_bytes!(env!("EUNO_HEX_COMPONENT"));
@@ -43,6 +44,8 @@ pub struct Limits {
     pub deadline: Duration,
     /// Longest any single HTTP wait (connect, first byte, between bytes) may take.
     pub request_timeout: Duration,
+    /// Longest one HTTP request may take, from sending it to the end of its response body.
+    pub request_total: Duration,
     /// Largest body of any one HTTP response, in bytes.
     pub max_response_bytes: u64,
     /// Most resources one run may emit.
@@ -61,6 +64,7 @@ impl Default for Limits {
             memory_bytes: 256 << 20,
             deadline: Duration::from_secs(60 * 60),
             request_timeout: Duration::from_secs(120),
+            request_total: Duration::from_secs(120),
             max_response_bytes: 32 << 20,
             max_resources: 2_000_000,
             max_batch: 10_000,
@@ -77,6 +81,15 @@ pub enum CallError {
     /// The connector reported an expected failure.
     #[error("{}", describe_connector_error(.0))]
     Connector(ConnectorError),
+    /// The connector reported a failure after the host had cut off one of its requests at a
+    /// time limit: the connector's error says what it made of that, `cut_off` what the host did.
+    #[error("{}; {cut_off}", describe_connector_error(.error))]
+    ConnectorAfterCutOff {
+        /// What the connector reported.
+        error: ConnectorError,
+        /// Which request the host cut off, naming the limit.
+        cut_off: String,
+    },
     /// The call ran past its deadline and was stopped.
     #[error("stopped after the {0:?} deadline")]
     Deadline(Duration),
@@ -105,39 +118,45 @@ pub enum CallError {
 
 impl CallError {
     /// The error with `secret` scrubbed from every text that came from the connector or a
-    /// server, so that no message, log line or run record can carry it.
-    fn redacted(self, secret: Option<&Secret>) -> Self {
-        let Some(secret) = secret else {
-            return self;
+    /// server, and that text made [`inert`], so that no message, log line or run record can
+    /// carry the secret, a forged line or a terminal escape. Redaction comes first: escaping
+    /// could split the secret.
+    fn scrubbed(self, secret: Option<&Secret>) -> Self {
+        let r = |text: String| inert(&redact(secret, &text)).into_owned();
+        let connector = |error| match error {
+            ConnectorError::InvalidConfig(mut e) => {
+                e.field = r(e.field);
+                e.message = r(e.message);
+                ConnectorError::InvalidConfig(e)
+            }
+            ConnectorError::Unauthorized(m) => ConnectorError::Unauthorized(r(m)),
+            ConnectorError::Forbidden(m) => ConnectorError::Forbidden(r(m)),
+            ConnectorError::NotFound(m) => ConnectorError::NotFound(r(m)),
+            ConnectorError::RateLimited(mut e) => {
+                e.message = r(e.message);
+                ConnectorError::RateLimited(e)
+            }
+            ConnectorError::Upstream(mut e) => {
+                e.message = r(e.message);
+                e.trace_id = e.trace_id.map(r);
+                ConnectorError::Upstream(e)
+            }
+            ConnectorError::MalformedResponse(m) => ConnectorError::MalformedResponse(r(m)),
+            ConnectorError::Network(m) => ConnectorError::Network(r(m)),
         };
-        let r = |text: String| secret.redact(&text);
         match self {
-            Self::Connector(error) => Self::Connector(match error {
-                ConnectorError::InvalidConfig(mut e) => {
-                    e.message = r(e.message);
-                    ConnectorError::InvalidConfig(e)
-                }
-                ConnectorError::Unauthorized(m) => ConnectorError::Unauthorized(r(m)),
-                ConnectorError::Forbidden(m) => ConnectorError::Forbidden(r(m)),
-                ConnectorError::NotFound(m) => ConnectorError::NotFound(r(m)),
-                ConnectorError::RateLimited(mut e) => {
-                    e.message = r(e.message);
-                    ConnectorError::RateLimited(e)
-                }
-                ConnectorError::Upstream(mut e) => {
-                    e.message = r(e.message);
-                    e.trace_id = e.trace_id.map(r);
-                    ConnectorError::Upstream(e)
-                }
-                ConnectorError::MalformedResponse(m) => ConnectorError::MalformedResponse(r(m)),
-                ConnectorError::Network(m) => ConnectorError::Network(r(m)),
-            }),
+            Self::Connector(error) => Self::Connector(connector(error)),
+            Self::ConnectorAfterCutOff { error, cut_off } => Self::ConnectorAfterCutOff {
+                error: connector(error),
+                cut_off: r(cut_off),
+            },
             Self::Stopped(reason) => Self::Stopped(r(reason)),
             Self::Trap { reason, stderr } => Self::Trap {
                 reason: r(reason),
                 stderr: r(stderr),
             },
-            other => other,
+            Self::Setup(reason) => Self::Setup(r(reason)),
+            other @ (Self::Deadline(_) | Self::Memory(_) | Self::Cancelled) => other,
         }
     }
 }
@@ -243,8 +262,10 @@ impl Observer for LogOnly {
     fn progress(&mut self, _done: u64, _total: Option<u64>) {}
 }
 
-/// Writes a guest's log line to the host's log, attributed to its source.
+/// Writes a guest's log line to the host's log, attributed to its source, [`inert`] (the sandbox
+/// makes every line inert already; this edge does not rely on it).
 pub fn log_guest_line(source: &str, level: LogLevel, message: &str) {
+    let message = inert(message);
     match level {
         LogLevel::Trace => tracing::trace!(source, "{message}"),
         LogLevel::Debug => tracing::debug!(source, "{message}"),
@@ -334,10 +355,11 @@ impl bindings::Host for RunState {
     }
 
     fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
-        match self.budget.admit_log(&message) {
-            LogVerdict::Write(line) => self
-                .observer
-                .log(level, redact(self.secret.as_ref(), &line)),
+        // Redacted before it is cut, so that a secret across the cut leaves no prefix behind;
+        // made inert before it is counted, so that the budget holds what is really written.
+        let line = inert(&redact(self.secret.as_ref(), &message)).into_owned();
+        match self.budget.admit_log(&line) {
+            LogVerdict::Write(line) => self.observer.log(level, line),
             LogVerdict::Exhausted(warning) => self.observer.log(LogLevel::Warn, warning),
             LogVerdict::Drop => {}
         }
@@ -553,7 +575,8 @@ impl Runtime {
         format!("{:016x}", hasher.finish())
     }
 
-    /// Calls `check` in a fresh sandbox.
+    /// Calls `check` in a fresh sandbox. The line it returns for a person is redacted and
+    /// [`inert`], like any other text from a connector.
     pub async fn check(
         &self,
         connector: &Connector,
@@ -564,20 +587,23 @@ impl Runtime {
         let observer = LogOnly {
             source: source.to_owned(),
         };
-        self.call(
-            connector,
-            sandbox,
-            Box::new(observer),
-            move |bindings, store| {
-                Box::pin(async move {
-                    bindings
-                        .euno_connector_connector()
-                        .call_check(store, &config)
-                        .await
-                })
-            },
-        )
-        .await
+        let secret = sandbox.policy.bearer().cloned();
+        let message = self
+            .call(
+                connector,
+                sandbox,
+                Box::new(observer),
+                move |bindings, store| {
+                    Box::pin(async move {
+                        bindings
+                            .euno_connector_connector()
+                            .call_check(store, &config)
+                            .await
+                    })
+                },
+            )
+            .await?;
+        Ok(inert(&redact(secret.as_ref(), &message)).into_owned())
     }
 
     /// Calls `discover` in a fresh sandbox, handing every batch to `observer`.
@@ -616,6 +642,7 @@ impl Runtime {
         let Sandbox { policy, limits } = sandbox;
         let secret = policy.bearer().cloned();
         let breach = Breach::default();
+        let cut_off = CutOff::default();
         let memory_hit = Arc::new(AtomicBool::new(false));
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
         // Deliberately empty: no preopened directories, no environment, no arguments, no
@@ -630,7 +657,13 @@ impl Runtime {
         let state = RunState {
             wasi,
             http: WasiHttpCtx::new(),
-            hooks: EgressHooks::new(policy, limits.max_response_bytes, breach.clone()),
+            hooks: EgressHooks::new(
+                policy,
+                limits.max_response_bytes,
+                limits.request_total,
+                breach.clone(),
+                cut_off.clone(),
+            ),
             table: ResourceTable::new(),
             memory: MemoryCap {
                 max_bytes: limits.memory_bytes,
@@ -686,10 +719,16 @@ impl Runtime {
             Ok(Ok(_)) if breach.reason().is_some() => Err(CallError::Stopped(
                 breach.reason().unwrap_or_default().to_owned(),
             )),
-            Ok(Ok(Err(connector_error))) => Err(CallError::Connector(connector_error)),
+            Ok(Ok(Err(connector_error))) => Err(match cut_off.reason() {
+                Some(cut_off) => CallError::ConnectorAfterCutOff {
+                    error: connector_error,
+                    cut_off: cut_off.to_owned(),
+                },
+                None => CallError::Connector(connector_error),
+            }),
             Ok(Ok(Ok(value))) => Ok(value),
         };
-        result.map_err(|error| error.redacted(secret.as_ref()))
+        result.map_err(|error| error.scrubbed(secret.as_ref()))
     }
 }
 

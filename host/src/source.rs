@@ -82,6 +82,7 @@ struct RawLimits {
     memory_mib: Option<u32>,
     deadline_seconds: Option<u64>,
     max_request_seconds: Option<u64>,
+    max_request_total_seconds: Option<u64>,
     max_response_bytes: Option<u64>,
     max_resources: Option<u64>,
     max_batch: Option<u64>,
@@ -459,6 +460,12 @@ fn limits(raw: RawLimits) -> Result<Limits, String> {
             defaults.request_timeout,
             3600,
         )?,
+        request_total: seconds(
+            "max_request_total_seconds",
+            raw.max_request_total_seconds,
+            defaults.request_total,
+            86_400,
+        )?,
         max_response_bytes: count(
             "max_response_bytes",
             raw.max_response_bytes,
@@ -650,8 +657,9 @@ pub(crate) mod tests {
         assert_eq!(defaults.max_batch, 10_000);
         assert_eq!(defaults.max_string_bytes, 1 << 20);
         assert_eq!(defaults.max_log_bytes, 16 << 20);
+        assert_eq!(defaults.request_total, std::time::Duration::from_secs(120));
         let set = parse(
-            "name = \"x\"\n[limits]\nmax_response_bytes = 2048\nmax_resources = 7\nmax_batch = 3\nmax_string_bytes = 100\nmax_log_bytes = 0\n",
+            "name = \"x\"\n[limits]\nmax_response_bytes = 2048\nmax_resources = 7\nmax_batch = 3\nmax_string_bytes = 100\nmax_log_bytes = 0\nmax_request_total_seconds = 2\n",
         )
         .unwrap()
         .limits;
@@ -661,9 +669,10 @@ pub(crate) mod tests {
                 set.max_resources,
                 set.max_batch,
                 set.max_string_bytes,
-                set.max_log_bytes
+                set.max_log_bytes,
+                set.request_total,
             ),
-            (2048, 7, 3, 100, 0)
+            (2048, 7, 3, 100, 0, std::time::Duration::from_secs(2))
         );
     }
 
@@ -729,6 +738,8 @@ pub(crate) mod tests {
             "[limits]\nmax_batch = 0\n",
             "[limits]\nmax_string_bytes = 1\n",
             "[limits]\nmax_log_bytes = 2000000000\n",
+            "[limits]\nmax_request_total_seconds = 0\n",
+            "[limits]\nmax_request_total_seconds = 86401\n",
         ] {
             let err = parse(&format!("name = \"x\"\n{bad}"))
                 .unwrap_err()
