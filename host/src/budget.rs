@@ -112,12 +112,18 @@ impl Budget {
     }
 }
 
-/// A log line cut to [`MAX_LOG_LINE_BYTES`] at a character boundary.
+/// A log line cut to [`MAX_LOG_LINE_BYTES`] at a character boundary. The host redacts a line
+/// before it gets here: cut first, a secret across the cut would leave its prefix behind.
 fn cut_line(message: &str) -> String {
-    if message.len() <= MAX_LOG_LINE_BYTES {
+    cut_text(message, MAX_LOG_LINE_BYTES)
+}
+
+/// `message` cut to at most `max` bytes at a character boundary, saying how much was cut.
+pub fn cut_text(message: &str, max: usize) -> String {
+    if message.len() <= max {
         return message.to_owned();
     }
-    let mut end = MAX_LOG_LINE_BYTES;
+    let mut end = max;
     while !message.is_char_boundary(end) {
         end -= 1;
     }

@@ -3,6 +3,11 @@
 //! Every command returns an [`Outcome`] that `main` maps to the process exit status: 0 success,
 //! 2 a configuration error (bad arguments, source file or connector), 3 a failed run, 4 a run
 //! whose cleanup the safety guard refused, 1 anything else.
+//!
+//! What the commands print goes through [`show`]: a reader that leaves early (`euno-host runs |
+//! head -1`) neither panics the process nor changes its exit status. Every text that came from a
+//! connector or a server (names, URIs, types, errors, warnings, a connector's own description)
+//! is [`inert`] in the human tables; `--json` keeps the exact data, escaped by JSON itself.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -19,6 +24,7 @@ use std::sync::Arc;
 use crate::connectors::{self, Registry};
 use crate::daemon::{self, ServeOptions};
 use crate::source::{ConnectorRef, SourceFile};
+use crate::text::inert;
 
 /// Euno's sandboxed connector runtime: discovers resources with WebAssembly connectors and keeps
 /// them in a local inventory.
@@ -336,45 +342,47 @@ fn status(paths: &Paths, args: StatusArgs) -> Outcome {
         Err(message) => return Outcome::Internal(message),
     };
     if args.json {
-        print_json(&list);
-        return Outcome::Ok;
+        return show_json(&list);
     }
+    let mut text = String::new();
     for s in &list {
         match (&s.name, &s.error) {
-            (_, Some(error)) => println!("INVALID  {error}"),
+            (_, Some(error)) => text += &format!("INVALID  {}\n", inert(error)),
             (Some(name), None) => {
-                println!("{name}  ({})", s.file);
+                text += &format!("{}  ({})\n", inert(name), inert(&s.file));
                 let schedule = s.schedule.as_deref().unwrap_or("");
                 let state = if s.enabled {
                     ""
                 } else {
                     " [disabled: runs only when asked]"
                 };
-                println!("  schedule: {schedule}{state}");
-                println!("  next run: {}", s.next_run.as_deref().unwrap_or("-"));
+                text += &format!("  schedule: {schedule}{state}\n");
+                text += &format!("  next run: {}\n", s.next_run.as_deref().unwrap_or("-"));
                 match &s.last_run {
-                    Some(r) => println!(
-                        "  last run: {} {} at {} (added {}, updated {}, unchanged {}, removed {}){}",
-                        r.id,
-                        r.outcome,
-                        r.started_at,
-                        r.added,
-                        r.updated,
-                        r.unchanged,
-                        r.removed,
-                        if s.running {
-                            "; a run is in progress"
-                        } else {
-                            ""
-                        }
-                    ),
-                    None => println!("  last run: never"),
+                    Some(r) => {
+                        text += &format!(
+                            "  last run: {} {} at {} (added {}, updated {}, unchanged {}, removed {}){}\n",
+                            r.id,
+                            r.outcome,
+                            r.started_at,
+                            r.added,
+                            r.updated,
+                            r.unchanged,
+                            r.removed,
+                            if s.running {
+                                "; a run is in progress"
+                            } else {
+                                ""
+                            }
+                        )
+                    }
+                    None => text += "  last run: never\n",
                 }
             }
             (None, None) => {}
         }
     }
-    Outcome::Ok
+    show(&text, Outcome::Ok)
 }
 
 async fn install(context: &Context, file: &std::path::Path) -> Outcome {
@@ -384,16 +392,16 @@ async fn install(context: &Context, file: &std::path::Path) -> Outcome {
         );
     };
     match connectors::install(&context.runtime, file, dir).await {
-        Ok((path, connector)) => {
-            println!(
-                "Installed {} {} (digest {}) as {}",
-                connector.spec.id,
-                connector.spec.version,
+        Ok((path, connector)) => show(
+            &format!(
+                "Installed {} {} (digest {}) as {}\n",
+                inert(&connector.spec.id),
+                inert(&connector.spec.version),
                 connector.digest,
                 path.display()
-            );
-            Outcome::Ok
-        }
+            ),
+            Outcome::Ok,
+        ),
         Err(e) => Outcome::Config(e.to_string()),
     }
 }
@@ -422,22 +430,26 @@ async fn list_connectors(context: &Context, json: bool) -> Outcome {
         })
         .collect();
     if json {
-        print_json(&rows);
-    } else {
-        for row in &rows {
-            println!(
-                "{:<16} {:<10} {}  {}",
-                row.id,
-                row.version,
-                row.digest,
-                row.file.as_deref().unwrap_or("(bundled)")
-            );
-        }
-        for (path, reason) in registry.rejected() {
-            println!("REJECTED {}: {reason}", path.display());
-        }
+        return show_json(&rows);
     }
-    Outcome::Ok
+    let mut text = String::new();
+    for row in &rows {
+        text += &format!(
+            "{:<16} {:<10} {}  {}\n",
+            inert(&row.id),
+            inert(&row.version),
+            row.digest,
+            inert(row.file.as_deref().unwrap_or("(bundled)"))
+        );
+    }
+    for (path, reason) in registry.rejected() {
+        text += &format!(
+            "REJECTED {}: {}\n",
+            inert(&path.display().to_string()),
+            inert(&reason)
+        );
+    }
+    show(&text, Outcome::Ok)
 }
 
 /// Loads the connector a source names: by id from the connectors directory (or the bundled
@@ -486,11 +498,10 @@ async fn spec(context: &Context, args: SpecArgs) -> Outcome {
         Err(outcome) => return outcome,
     };
     if args.json {
-        print_json(&SpecView::of(&connector));
+        show_json(&SpecView::of(&connector))
     } else {
-        print!("{}", spec_text(&connector));
+        show(&spec_text(&connector), Outcome::Ok)
     }
-    Outcome::Ok
 }
 
 async fn check(context: &Context, args: SourceArgs) -> Outcome {
@@ -508,10 +519,10 @@ async fn check(context: &Context, args: SourceArgs) -> Outcome {
         .check(&connector, sandbox, &source.name, source.config.clone())
         .await
     {
-        Ok(message) => {
-            println!("Source \"{}\": OK: {message}", source.name);
-            Outcome::Ok
-        }
+        Ok(message) => show(
+            &format!("Source \"{}\": OK: {message}\n", inert(&source.name)),
+            Outcome::Ok,
+        ),
         Err(e) => {
             let message = format!("source \"{}\": check failed: {e}", source.name);
             match e {
@@ -544,14 +555,15 @@ async fn run(context: &Context, args: RunArgs) -> Outcome {
     .await
     {
         Ok(report) => {
-            print!("{}", report_text(&report));
-            match &report.summary.cleanup_refused {
+            // The run is committed: whatever becomes of its summary, the exit status says so.
+            let outcome = match &report.summary.cleanup_refused {
                 Some(reason) => Outcome::CleanupRefused(format!(
                     "source \"{}\": cleanup refused: {reason}",
                     report.source
                 )),
                 None => Outcome::Ok,
-            }
+            };
+            show(&report_text(&report), outcome)
         }
         Err(e) => e.into(),
     }
@@ -563,19 +575,19 @@ pub fn report_text(report: &RunReport) -> String {
     let kinds: Vec<String> = report
         .by_type
         .iter()
-        .map(|(t, n)| format!("{n} {t}"))
+        .map(|(t, n)| format!("{n} {}", inert(t)))
         .collect();
     let mut text = format!(
         "Source \"{}\": run {} {} with {} {} (digest {})\n",
-        report.source,
+        inert(&report.source),
         s.run_id,
         if report.dry_run {
             "(dry run) succeeded"
         } else {
             "succeeded"
         },
-        report.connector.id,
-        report.connector.version,
+        inert(&report.connector.id),
+        inert(&report.connector.version),
         &report.connector.digest[..12.min(report.connector.digest.len())],
     );
     text += &format!(
@@ -595,7 +607,10 @@ pub fn report_text(report: &RunReport) -> String {
         s.added, s.updated, s.unchanged, s.removed
     );
     if let Some(reason) = &s.cleanup_refused {
-        text += &format!("  cleanup refused: {reason}\n");
+        text += &format!("  cleanup refused: {}\n", inert(reason));
+    }
+    for warning in &report.warnings {
+        text += &format!("  warning: {}\n", inert(warning));
     }
     if report.dry_run {
         for (label, uris) in [
@@ -604,7 +619,7 @@ pub fn report_text(report: &RunReport) -> String {
             ("remove", &s.removed_uris),
         ] {
             for uri in uris {
-                text += &format!("  would {label} {uri}\n");
+                text += &format!("  would {label} {}\n", inert(uri));
             }
         }
     }
@@ -696,17 +711,19 @@ fn resources(paths: &Paths, args: ResourcesArgs) -> Outcome {
             let mut result = writeln!(out, "{:<16} {:<56} NAME", "TYPE", "URI");
             for r in &list {
                 result = result.and_then(|()| {
-                    writeln!(out, "{:<16} {:<56} {}", r.resource_type, r.uri, r.name)
+                    writeln!(
+                        out,
+                        "{:<16} {:<56} {}",
+                        inert(&r.resource_type),
+                        inert(&r.uri),
+                        inert(&r.name)
+                    )
                 });
             }
             result.and_then(|()| writeln!(out, "{} resources", list.len()))
         }
     };
-    match written {
-        Ok(()) => Outcome::Ok,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Outcome::Ok,
-        Err(e) => Outcome::Internal(format!("writing to stdout: {e}")),
-    }
+    written_out(written.and_then(|()| out.flush()), Outcome::Ok)
 }
 
 fn runs(paths: &Paths, args: RunsArgs) -> Outcome {
@@ -719,46 +736,48 @@ fn runs(paths: &Paths, args: RunsArgs) -> Outcome {
         Err(e) => return Outcome::Internal(e.to_string()),
     };
     if args.json {
-        print_json(&list);
-    } else {
-        println!(
-            "{:>5}  {:<24} {:<10} {:<25} {:>7} {:>6} {:>7} {:>9} {:>7}",
-            "RUN",
-            "SOURCE",
-            "OUTCOME",
-            "STARTED",
-            "EMITTED",
-            "ADDED",
-            "UPDATED",
-            "UNCHANGED",
-            "REMOVED"
+        return show_json(&list);
+    }
+    let mut text = format!(
+        "{:>5}  {:<24} {:<10} {:<25} {:>7} {:>6} {:>7} {:>9} {:>7}\n",
+        "RUN",
+        "SOURCE",
+        "OUTCOME",
+        "STARTED",
+        "EMITTED",
+        "ADDED",
+        "UPDATED",
+        "UNCHANGED",
+        "REMOVED"
+    );
+    for r in &list {
+        let outcome = serde_json::to_value(r.outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        text += &format!(
+            "{:>5}  {:<24} {:<10} {:<25} {:>7} {:>6} {:>7} {:>9} {:>7}\n",
+            r.id,
+            truncate(&inert(&r.source), 24),
+            outcome,
+            format_timestamp(r.started_at),
+            r.emitted,
+            r.added,
+            r.updated,
+            r.unchanged,
+            r.removed
         );
-        for r in &list {
-            let outcome = serde_json::to_value(r.outcome)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            println!(
-                "{:>5}  {:<24} {:<10} {:<25} {:>7} {:>6} {:>7} {:>9} {:>7}",
-                r.id,
-                truncate(&r.source, 24),
-                outcome,
-                format_timestamp(r.started_at),
-                r.emitted,
-                r.added,
-                r.updated,
-                r.unchanged,
-                r.removed
-            );
-            if let Some(error) = &r.error {
-                println!("       error: {error}");
-            }
-            if let Some(reason) = &r.cleanup_refused {
-                println!("       cleanup refused: {reason}");
-            }
+        if let Some(error) = &r.error {
+            text += &format!("       error: {}\n", inert(error));
+        }
+        if let Some(reason) = &r.cleanup_refused {
+            text += &format!("       cleanup refused: {}\n", inert(reason));
+        }
+        for warning in &r.warnings {
+            text += &format!("       warning: {}\n", inert(warning));
         }
     }
-    Outcome::Ok
+    show(&text, Outcome::Ok)
 }
 
 fn truncate(text: &str, width: usize) -> String {
@@ -787,20 +806,47 @@ fn remove_source(paths: &Paths, name: &str) -> Outcome {
         Err(e) => return Outcome::Internal(e.to_string()),
     }
     match inventory.remove_source(name) {
-        Ok(removed) => {
-            println!(
-                "Source \"{name}\" removed; {removed} resources no longer sponsored by any source were removed"
-            );
-            Outcome::Ok
-        }
+        Ok(removed) => show(
+            &format!(
+                "Source \"{}\" removed; {removed} resources no longer sponsored by any source were removed\n",
+                inert(name)
+            ),
+            Outcome::Ok,
+        ),
         Err(e) => Outcome::Internal(e.to_string()),
     }
 }
 
-fn print_json<T: Serialize + ?Sized>(value: &T) {
+/// Writes `text` to standard output and returns `outcome`: see [`written_out`].
+pub fn show(text: &str, outcome: Outcome) -> Outcome {
     let mut out = std::io::stdout().lock();
-    let _ = serde_json::to_writer_pretty(&mut out, value);
-    let _ = writeln!(out);
+    let written = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    written_out(written, outcome)
+}
+
+/// `value` as pretty JSON on standard output, then success: see [`written_out`].
+fn show_json<T: Serialize + ?Sized>(value: &T) -> Outcome {
+    let mut out = std::io::stdout().lock();
+    let written = serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush());
+    written_out(written, Outcome::Ok)
+}
+
+/// The outcome of a command once its output is written. A reader that left early (EPIPE: `|
+/// head -1`, a closed pager) is no failure of the command, which did what it was asked: the
+/// outcome stands. Any other failure to write turns a success into an internal error (exit 1), so
+/// that lost output is never silent; a failure already reported keeps its own status.
+fn written_out(written: std::io::Result<()>, outcome: Outcome) -> Outcome {
+    match written {
+        Ok(()) => outcome,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => outcome,
+        Err(e) => match outcome {
+            Outcome::Ok => Outcome::Internal(format!("writing to standard output failed: {e}")),
+            other => other,
+        },
+    }
 }
 
 /// `spec --json`.
@@ -866,17 +912,18 @@ impl<'a> SpecView<'a> {
     }
 }
 
+/// `spec`'s text. Every word of it but the digest is the component's own, so all of it is inert.
 fn spec_text(connector: &Connector) -> String {
     let spec = &connector.spec;
     let mut text = format!(
         "{} ({} {}, from {}, digest {})\n{}\n\nResource types: {}\n\nSettings:\n",
-        spec.display_name,
-        spec.id,
-        spec.version,
-        connector.origin,
+        inert(&spec.display_name),
+        inert(&spec.id),
+        inert(&spec.version),
+        inert(&connector.origin),
         &connector.digest[..12],
-        spec.description,
-        spec.resource_types.join(", ")
+        inert(&spec.description),
+        inert(&spec.resource_types.join(", "))
     );
     for f in &spec.fields {
         let mut flags = vec![kind_name(f.kind).to_owned()];
@@ -887,14 +934,14 @@ fn spec_text(connector: &Connector) -> String {
             flags.push("secret".to_owned());
         }
         if let Some(default) = &f.default_value {
-            flags.push(format!("default {default}"));
+            flags.push(format!("default {}", inert(default)));
         }
         text += &format!(
             "  {:<26} {} [{}]\n      {}\n",
-            f.name,
-            f.label,
+            inert(&f.name),
+            inert(&f.label),
             flags.join(", "),
-            f.description
+            inert(&f.description)
         );
     }
     text

@@ -23,6 +23,7 @@ use crate::run::{self, RunError, RunOptions};
 use crate::runtime::{Connector, Runtime};
 use crate::schedule::Schedule;
 use crate::source::{ConnectorRef, SourceFile};
+use crate::text::inert;
 
 /// How `serve` behaves.
 #[derive(Debug, Clone)]
@@ -322,11 +323,11 @@ async fn scheduled_run(
         match resolve_connector(&runtime, &connectors, &file.connector).await {
             Ok(connector) => connector,
             Err(error) => {
-                tracing::error!(source = %name, "cannot run: {error}");
+                tracing::error!(source = %name, "cannot run: {}", inert(&error));
                 return;
             }
         };
-    tracing::info!(source = %name, connector = %connector.spec.id, digest = %connector.digest, "run starting");
+    tracing::info!(source = %name, connector = %inert(&connector.spec.id), digest = %connector.digest, "run starting");
     match run::run_source(
         &runtime,
         &db,
@@ -349,10 +350,11 @@ async fn scheduled_run(
             unchanged = report.summary.unchanged,
             removed = report.summary.removed,
             cleanup_refused = report.summary.cleanup_refused.as_deref().unwrap_or(""),
+            warnings = report.warnings.len(),
             "run succeeded"
         ),
         Err(RunError::Busy(message)) => tracing::info!(source = %name, "run skipped: {message}"),
-        Err(error) => tracing::error!(source = %name, "{error}"),
+        Err(error) => tracing::error!(source = %name, "{}", inert(&error.to_string())),
     }
 }
 
@@ -394,10 +396,10 @@ async fn watch_connectors(
         }
         let changes = registry.rescan().await;
         for (path, id, digest) in &changes.loaded {
-            tracing::info!(file = %path.display(), id = %id, digest = %digest, "connector component loaded; next runs use it");
+            tracing::info!(file = %path.display(), id = %inert(id), digest = %digest, "connector component loaded; next runs use it");
         }
         for (path, reason) in &changes.rejected {
-            tracing::error!(file = %path.display(), "rejected connector component: {reason}");
+            tracing::error!(file = %path.display(), "rejected connector component: {}", inert(reason));
         }
         for path in &changes.removed {
             tracing::info!(file = %path.display(), "connector component removed");

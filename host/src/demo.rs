@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::cli::{DemoArgs, Outcome, Paths, report_text};
+use crate::cli::{DemoArgs, Outcome, Paths, report_text, show};
 use crate::run::{self, RunOptions};
 use crate::runtime::Runtime;
 use crate::source::SourceFile;
@@ -25,10 +25,13 @@ pub async fn demo(runtime: &Runtime, paths: &Paths, args: DemoArgs) -> Outcome {
         Ok(sim) => sim,
         Err(e) => return Outcome::Internal(format!("could not start the Hex API simulator: {e}")),
     };
-    println!(
-        "Hex API simulator listening on {} ({} projects)",
-        sim.base_url(),
-        args.projects
+    show(
+        &format!(
+            "Hex API simulator listening on {} ({} projects)\n",
+            sim.base_url(),
+            args.projects
+        ),
+        Outcome::Ok,
     );
 
     // The token is a literal here; a real source file would say api_token = "${HEX_API_TOKEN}".
@@ -60,22 +63,24 @@ pub async fn demo(runtime: &Runtime, paths: &Paths, args: DemoArgs) -> Outcome {
     .await
     {
         Ok(report) => {
-            print!("{}", report_text(&report));
+            let mut text = report_text(&report);
             let count = |t: &str| report.by_type.get(t).copied().unwrap_or(0);
-            println!(
-                "\nWorkspace hex.{workspace_id}: {} workspace, {} projects, {} components",
+            text += &format!(
+                "\nWorkspace hex.{workspace_id}: {} workspace, {} projects, {} components\n",
                 count("hex_workspace"),
                 count("hex_project"),
                 count("hex_component"),
             );
             let data_dir = paths.data_dir.display();
-            println!("\nLook at what was discovered:");
-            println!("  euno-host --data-dir {data_dir} resources --source \"{DEMO_SOURCE}\"");
-            println!(
-                "  euno-host --data-dir {data_dir} resources --source \"{DEMO_SOURCE}\" --json"
+            text += "\nLook at what was discovered:\n";
+            text += &format!(
+                "  euno-host --data-dir {data_dir} resources --source \"{DEMO_SOURCE}\"\n"
             );
-            println!("  euno-host --data-dir {data_dir} runs");
-            Outcome::Ok
+            text += &format!(
+                "  euno-host --data-dir {data_dir} resources --source \"{DEMO_SOURCE}\" --json\n"
+            );
+            text += &format!("  euno-host --data-dir {data_dir} runs\n");
+            show(&text, Outcome::Ok)
         }
         Err(e) => e.into(),
     }

@@ -1,12 +1,19 @@
 //! The `euno-host` executable: parse the arguments, run the command, map its outcome to the exit
 //! status with a one-line error on stderr.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
 use euno_host::cli::{self, Cli, Outcome};
+use euno_host::text::inert;
 use tracing_subscriber::EnvFilter;
+
+/// Writes `euno-host: {message}` on stderr, as one inert line (the message may quote a server
+/// or a connector). A closed stderr is ignored: the exit status still tells what happened.
+fn report(message: &str) {
+    let _ = writeln!(std::io::stderr(), "euno-host: {}", inert(message));
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -23,7 +30,7 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("euno-host: cannot start the async runtime: {e}");
+            report(&format!("cannot start the async runtime: {e}"));
             return ExitCode::from(1);
         }
     };
@@ -33,7 +40,7 @@ fn main() -> ExitCode {
         Outcome::Config(message)
         | Outcome::RunFailed(message)
         | Outcome::CleanupRefused(message)
-        | Outcome::Internal(message) => eprintln!("euno-host: {message}"),
+        | Outcome::Internal(message) => report(message),
     }
     ExitCode::from(outcome.exit_code())
 }

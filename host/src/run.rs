@@ -4,6 +4,10 @@
 //! that stages it in the inventory, so memory stays flat however large the source is. Only when
 //! the connector returns successfully is the run merged (with cleanup) in one transaction; any
 //! failure leaves the inventory exactly as it was and records the run as failed.
+//!
+//! What the connector warns about during a run (and the host's own warning when it silences a
+//! flooding connector) is kept with the run, whatever its outcome, so that `run`, `runs` and
+//! `status` show what the connector had to say after its log has scrolled away.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{IsTerminal, Write};
@@ -16,6 +20,7 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use crate::bindings::{ConnectorError, LogLevel, Property, PropertyValue, Resource, RunContext};
+use crate::budget::cut_text;
 use crate::http_policy::EgressPolicy;
 use crate::inventory::{
     ConnectorIdentity, Inventory, InventoryError, NewResource, PropertiesJson, RunId, RunSummary,
@@ -23,12 +28,19 @@ use crate::inventory::{
 };
 use crate::runtime::{CallError, Connector, Observer, Runtime, Sandbox, log_guest_line};
 use crate::source::{ResolvedSource, SourceError, SourceFile};
+use crate::text::inert;
 
 /// Batches waiting for the writer before the connector is made to wait.
 const QUEUED_BATCHES: usize = 8;
 
 /// The most resources the writer stages in one transaction when batches queue up.
 const STAGED_PER_TRANSACTION: usize = 2_000;
+
+/// The most warnings a run keeps; past them, one line says how many more there were.
+pub const MAX_RUN_WARNINGS: usize = 100;
+
+/// The longest warning a run keeps, in bytes; a longer one is cut, saying how much.
+const MAX_WARNING_BYTES: usize = 2048;
 
 /// How a run should behave.
 #[derive(Debug, Clone, Copy, Default)]
@@ -58,8 +70,39 @@ pub struct RunReport {
     pub elapsed: std::time::Duration,
     /// What changed in the inventory (or would have, on a dry run).
     pub summary: RunSummary,
+    /// What the connector warned about, as recorded with the run.
+    pub warnings: Vec<String>,
     /// Whether this was a dry run.
     pub dry_run: bool,
+}
+
+/// The warnings of one run: the first [`MAX_RUN_WARNINGS`] lines, and a count of the rest.
+#[derive(Debug, Default)]
+struct Warnings {
+    kept: Vec<String>,
+    more: u64,
+}
+
+impl Warnings {
+    /// Keeps `line` (already redacted and inert), cut to [`MAX_WARNING_BYTES`], or counts it.
+    fn push(&mut self, line: &str) {
+        if self.kept.len() < MAX_RUN_WARNINGS {
+            self.kept.push(cut_text(line, MAX_WARNING_BYTES));
+        } else {
+            self.more += 1;
+        }
+    }
+
+    /// The list recorded with the run.
+    fn into_list(self) -> Vec<String> {
+        let mut list = self.kept;
+        match self.more {
+            0 => {}
+            1 => list.push("1 more warning".to_owned()),
+            n => list.push(format!("{n} more warnings")),
+        }
+        list
+    }
 }
 
 /// Why a run did not complete.
@@ -164,11 +207,13 @@ pub async fn run_source(
     let (sender, receiver) = sync_channel(QUEUED_BATCHES);
     let writer = spawn_writer(db_path.to_owned(), run, receiver);
     let by_type = Arc::new(Mutex::new(BTreeMap::new()));
+    let warnings = Arc::new(Mutex::new(Warnings::default()));
     let observer = RunObserver::new(
         source.name.clone(),
         connector,
         sender,
         Arc::clone(&by_type),
+        Arc::clone(&warnings),
         options.show_progress,
     );
     let context = RunContext {
@@ -202,7 +247,19 @@ pub async fn run_source(
         .unwrap_or_else(|_| Err("the inventory writer panicked".to_owned()));
     tracing::debug!(source = %name, elapsed = ?clock.elapsed(), "the writer has staged everything");
     if options.show_progress && std::io::stderr().is_terminal() {
-        eprintln!();
+        // Ends the progress line; a closed stderr is no reason to fail (or panic).
+        let _ = writeln!(std::io::stderr());
+    }
+    let warnings = std::mem::take(
+        &mut *warnings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
+    .into_list();
+    if !warnings.is_empty() {
+        inventory
+            .record_warnings(run, &warnings)
+            .map_err(inventory_error)?;
     }
 
     let failure = match (&outcome, &staged) {
@@ -215,6 +272,8 @@ pub async fn run_source(
         _ => None,
     };
     if let Some(reason) = failure {
+        // The call's error is made inert where it is built; this edge does not rely on it.
+        let reason = inert(&reason).into_owned();
         inventory
             .fail_run(run, Timestamp::now(), &reason)
             .map_err(inventory_error)?;
@@ -262,6 +321,7 @@ pub async fn run_source(
         ),
         elapsed: clock.elapsed(),
         summary,
+        warnings,
         dry_run: options.dry_run,
     })
 }
@@ -304,6 +364,7 @@ struct RunObserver {
     resource_types: HashSet<String>,
     seen: HashSet<String>,
     by_type: Arc<Mutex<BTreeMap<String, u64>>>,
+    warnings: Arc<Mutex<Warnings>>,
     sender: SyncSender<Vec<Resource>>,
     progress: bool,
 }
@@ -314,6 +375,7 @@ impl RunObserver {
         connector: &Connector,
         sender: SyncSender<Vec<Resource>>,
         by_type: Arc<Mutex<BTreeMap<String, u64>>>,
+        warnings: Arc<Mutex<Warnings>>,
         show_progress: bool,
     ) -> Self {
         Self {
@@ -321,6 +383,7 @@ impl RunObserver {
             resource_types: connector.spec.resource_types.iter().cloned().collect(),
             seen: HashSet::new(),
             by_type,
+            warnings,
             sender,
             progress: show_progress && std::io::stderr().is_terminal(),
         }
@@ -377,6 +440,12 @@ impl Observer for RunObserver {
     }
 
     fn log(&mut self, level: LogLevel, message: String) {
+        if matches!(level, LogLevel::Warn | LogLevel::Error) {
+            self.warnings
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(&inert(&message));
+        }
         log_guest_line(&self.source, level, &message);
     }
 

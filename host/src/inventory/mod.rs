@@ -251,6 +251,9 @@ pub struct RunRecord {
     /// The schedule slot this run stood for, when `serve` started it; `None` for runs on request.
     #[serde(serialize_with = "rfc3339_opt")]
     pub scheduled_slot: Option<Timestamp>,
+    /// What the connector warned about during the run, one line each (see
+    /// [`Inventory::record_warnings`]); empty when it had nothing to say.
+    pub warnings: Vec<String>,
 }
 
 /// A resource in the inventory.
@@ -395,7 +398,7 @@ fn failed(path: &Path, action: String) -> impl Fn(rusqlite::Error) -> InventoryE
 
 const RUN_COLUMNS: &str = "id, source, connector_id, connector_version, connector_digest, \
     started_at, finished_at, outcome, pid, host, emitted, added, updated, unchanged, removed, \
-    cleanup_refused, error, scheduled_slot";
+    cleanup_refused, error, scheduled_slot, warnings";
 
 impl Inventory {
     /// Opens (creating the file and its directory if needed) and upgrades the inventory at
@@ -658,6 +661,19 @@ impl Inventory {
         .map_err(&err)?;
         tx.commit().map_err(&err)?;
         self.discard_staging(run);
+        Ok(())
+    }
+
+    /// Records what the connector warned about during `run` (already inert and redacted, and
+    /// capped by the caller), whatever the run's outcome.
+    pub fn record_warnings(&self, run: RunId, warnings: &[String]) -> Result<(), InventoryError> {
+        let json = serde_json::to_string(warnings).expect("a list of strings serialises");
+        self.conn
+            .execute("UPDATE runs SET warnings = ?2 WHERE id = ?1", (run.0, json))
+            .map_err(failed(
+                &self.path,
+                format!("recording the warnings of run {run}"),
+            ))?;
         Ok(())
     }
 
@@ -979,6 +995,16 @@ fn run_record(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
             .get::<_, Option<i64>>(17)?
             .map(|_| timestamp(row, 17))
             .transpose()?,
+        warnings: match row.get::<_, Option<String>>(18)? {
+            Some(json) => serde_json::from_str(&json).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    18,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?,
+            None => Vec::new(),
+        },
     })
 }
 

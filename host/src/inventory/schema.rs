@@ -96,6 +96,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
     UPDATE resources
     SET content_hash = euno_content_hash(resource_type, name, parent_uri, native_id, properties);
     ",
+    // 5: what the connector warned about during a run (a JSON list of lines), kept with the run.
+    r"
+    ALTER TABLE runs ADD COLUMN warnings TEXT;
+    ",
 ];
 
 /// The digest of a resource's content (everything but its URI and dates): the first 8 bytes of
