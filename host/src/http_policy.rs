@@ -884,4 +884,249 @@ mod tests {
         let uri: Uri = "https://evil.example/steal?token=abc".parse().unwrap();
         assert_eq!(without_query(&uri), "https://evil.example/steal");
     }
+
+    #[test]
+    fn shown_urls_are_redacted_in_the_path_and_the_host() {
+        let hooks = EgressHooks::new(
+            EgressPolicy::new(
+                None,
+                Some(Secret::new("hxtp_secret_42".to_owned())),
+                Duration::from_secs(1),
+            ),
+            1024,
+            Duration::from_secs(1),
+            Breach::default(),
+            CutOff::default(),
+        );
+        let uri: Uri = "http://hxtp_secret_42.evil.example/x/hxtp_secret_42?t=hxtp_secret_42"
+            .parse()
+            .unwrap();
+        assert_eq!(hooks.shown(&uri), "http://***.evil.example/x/***");
+    }
+
+    #[test]
+    fn the_guest_may_not_choose_the_encoding() {
+        assert!(forbidden(&http::header::ACCEPT_ENCODING));
+        assert!(forbidden(&HeaderName::from_static("accept-encoding")));
+        assert!(!forbidden(&http::header::ACCEPT));
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn zlib(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn gzip_and_deflate_bodies_are_decoded_in_any_pieces() {
+        let text: Vec<u8> = (0..20_000u32)
+            .flat_map(|i| format!("{{\"id\": {i}}}, ").into_bytes())
+            .collect();
+        for (coding, encoded) in [
+            ("gzip", gzip(&text)),
+            ("x-gzip", gzip(&text)),
+            ("deflate", zlib(&text)),
+        ] {
+            for piece in [1, 7, 4096, 100_000] {
+                let mut decoder = Decoder::new(coding).expect("decodable");
+                let mut out = Vec::new();
+                for chunk in encoded.chunks(piece) {
+                    out.extend(decoder.push(chunk, u64::MAX).expect("decodes"));
+                }
+                out.extend(decoder.finish().expect("complete"));
+                assert!(out == text, "{coding} in pieces of {piece}");
+            }
+        }
+        assert!(Decoder::new("br").is_none());
+        assert!(Decoder::new("zstd").is_none());
+    }
+
+    #[test]
+    fn a_cut_short_or_corrupt_gzip_body_is_an_error_and_an_empty_one_is_empty() {
+        let encoded = gzip(&[b'x'; 10_000]);
+        let mut decoder = Decoder::new("gzip").unwrap();
+        decoder
+            .push(&encoded[..encoded.len() - 4], u64::MAX)
+            .unwrap();
+        assert!(decoder.finish().is_err(), "cut short");
+        let mut decoder = Decoder::new("gzip").unwrap();
+        let garbage = decoder.push(b"this is not gzip at all", u64::MAX);
+        assert!(garbage.is_err() || decoder.finish().is_err(), "corrupt");
+        assert_eq!(Decoder::new("gzip").unwrap().finish().unwrap(), b"");
+    }
+
+    #[test]
+    fn a_small_body_that_expands_enormously_stops_soon_after_the_room() {
+        // 64 MiB of zeros: about 64 KiB of gzip.
+        let encoded = gzip(&vec![0; 64 << 20]);
+        let mut decoder = Decoder::new("gzip").unwrap();
+        let out = decoder.push(&encoded, 1 << 20).unwrap();
+        assert!(out.len() > 1 << 20, "{}", out.len());
+        // One step of input past the room at most: about a thousandfold of DECODE_STEP.
+        assert!(out.len() < (1 << 20) + 1100 * DECODE_STEP, "{}", out.len());
+    }
+
+    #[test]
+    fn content_codings_are_listed_in_order_without_identity() {
+        let mut headers = HeaderMap::new();
+        assert!(content_codings(&headers).is_empty());
+        headers.append(
+            http::header::CONTENT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
+        assert!(content_codings(&headers).is_empty());
+        headers.append(
+            http::header::CONTENT_ENCODING,
+            HeaderValue::from_static("GZIP , br"),
+        );
+        headers.append(
+            http::header::CONTENT_ENCODING,
+            HeaderValue::from_static("zstd"),
+        );
+        assert_eq!(content_codings(&headers), ["gzip", "br", "zstd"]);
+    }
+
+    fn guard(secret: &[u8], total: Duration) -> (ResponseGuard, Breach, CutOff) {
+        let (breach, cut_off) = (Breach::default(), CutOff::default());
+        let guard = ResponseGuard {
+            url: "http://127.0.0.1:1/echo".to_owned(),
+            limit: 1 << 20,
+            breach: breach.clone(),
+            total,
+            deadline: tokio::time::Instant::now() + total,
+            cut_off: cut_off.clone(),
+            mask: Some(secret.to_vec()),
+        };
+        (guard, breach, cut_off)
+    }
+
+    fn response(encoding: Option<&str>, body: Vec<u8>) -> http::Response<WasiBody> {
+        use http_body_util::BodyExt as _;
+        let mut response =
+            http::Response::builder().header(http::header::CONTENT_LENGTH, body.len().to_string());
+        if let Some(encoding) = encoding {
+            response = response.header(http::header::CONTENT_ENCODING, encoding);
+        }
+        let body = http_body_util::Full::new(Bytes::from(body))
+            .map_err(|never| match never {})
+            .boxed_unsync();
+        response.body(body).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_encoded_echo_of_the_credential_reaches_the_connector_decoded_and_masked() {
+        use http_body_util::BodyExt as _;
+        let secret = b"hxtp_secret_42";
+        let echo = b"{\"authorization\": \"Bearer hxtp_secret_42\"}";
+        for (coding, body) in [("gzip", gzip(echo)), ("deflate", zlib(echo))] {
+            let (guard, breach, _) = guard(secret, Duration::from_secs(60));
+            let response = guard
+                .check(response(Some(coding), body))
+                .expect("decodable");
+            assert!(
+                response
+                    .headers()
+                    .get(http::header::CONTENT_ENCODING)
+                    .is_none()
+            );
+            assert!(
+                response
+                    .headers()
+                    .get(http::header::CONTENT_LENGTH)
+                    .is_none()
+            );
+            let got = response
+                .into_body()
+                .collect()
+                .await
+                .expect("read")
+                .to_bytes();
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                "{\"authorization\": \"Bearer **************\"}",
+                "{coding}"
+            );
+            assert_eq!(breach.reason(), None);
+        }
+        for coding in ["br", "zstd", "gzip, gzip", "compress"] {
+            let (guard, _, _) = guard(secret, Duration::from_secs(60));
+            let refused = guard.check(response(Some(coding), echo.to_vec())).err();
+            assert!(
+                matches!(refused, Some(HttpError::HttpResponseContentCoding(Some(_)))),
+                "{coding}: {refused:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn decoded_bytes_count_against_the_response_limit() {
+        use http_body_util::BodyExt as _;
+        let (guard, breach, _) = guard(b"hxtp_secret_42", Duration::from_secs(60));
+        let response = guard
+            .check(response(Some("gzip"), gzip(&vec![b'x'; 4 << 20])))
+            .expect("small enough when encoded");
+        let error = response.into_body().collect().await.err();
+        assert!(
+            matches!(error, Some(HttpError::HttpResponseBodySize(_))),
+            "{error:?}"
+        );
+        assert!(
+            breach
+                .reason()
+                .is_some_and(|r| r.contains("larger than limits.max_response_bytes")),
+            "{:?}",
+            breach.reason()
+        );
+    }
+
+    /// A body that never sends anything, as a server that stalls after the head.
+    struct Stalled;
+
+    impl Body for Stalled {
+        type Data = Bytes;
+        type Error = HttpError;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+            Poll::Pending
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_past_the_total_time_is_cut_off_and_said_so() {
+        use http_body_util::BodyExt as _;
+        let (guard, breach, cut_off) = guard(b"hxtp_secret_42", Duration::from_millis(50));
+        let response = http::Response::new(Stalled.boxed_unsync());
+        let error = guard
+            .check(response)
+            .expect("a head")
+            .into_body()
+            .collect()
+            .await
+            .err();
+        assert!(
+            matches!(error, Some(HttpError::HttpResponseTimeout)),
+            "{error:?}"
+        );
+        assert_eq!(
+            cut_off.reason(),
+            Some(
+                "the host cut off the request to http://127.0.0.1:1/echo after \
+                 limits.max_request_total_seconds (0 s)"
+            )
+        );
+        assert_eq!(
+            breach.reason(),
+            None,
+            "not a broken budget: the connector may retry"
+        );
+    }
 }

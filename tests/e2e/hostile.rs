@@ -288,8 +288,7 @@ fn a_redirect_to_another_origin_is_not_followed() {
     let upstream = Stub::start(move |_| Reply {
         status: 302,
         headers: vec![("location".to_owned(), target.clone())],
-        body: Vec::new(),
-        chunked: false,
+        ..Reply::ok(Vec::new())
     });
     let host = Host::new();
     let output = run_guest(

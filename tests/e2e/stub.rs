@@ -38,6 +38,9 @@ pub struct Reply {
     pub body: Vec<u8>,
     /// Send the body chunked (no `Content-Length`), in 16 KiB chunks.
     pub chunked: bool,
+    /// Send the body (with its `Content-Length`) one byte at a time, this long apart, as a
+    /// server that drips; stops when the client hangs up or the stub stops.
+    pub drip: Option<Duration>,
 }
 
 impl Reply {
@@ -48,6 +51,7 @@ impl Reply {
             headers: Vec::new(),
             body: body.into(),
             chunked: false,
+            drip: None,
         }
     }
 }
@@ -76,7 +80,7 @@ impl Stub {
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     match listener.accept() {
-                        Ok((stream, _)) => serve_one(stream, &*handler, &seen),
+                        Ok((stream, _)) => serve_one(stream, &*handler, &seen, &stop),
                         Err(_) => std::thread::sleep(Duration::from_millis(5)),
                     }
                 }
@@ -115,7 +119,7 @@ impl Drop for Stub {
     }
 }
 
-fn serve_one(mut stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Seen>>) {
+fn serve_one(mut stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Seen>>, stop: &AtomicBool) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut head = Vec::new();
@@ -144,7 +148,20 @@ fn serve_one(mut stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Seen>>) 
     for (k, v) in &reply.headers {
         out.push_str(&format!("{k}: {v}\r\n"));
     }
-    if reply.chunked {
+    if let Some(pause) = reply.drip {
+        out.push_str(&format!("content-length: {}\r\n\r\n", reply.body.len()));
+        if stream.write_all(out.as_bytes()).is_err() {
+            return;
+        }
+        for byte in &reply.body {
+            if stop.load(Ordering::Relaxed) || stream.write_all(&[*byte]).is_err() {
+                return;
+            }
+            let _ = stream.flush();
+            // The drip itself, not a wait for something: the test is about a server this slow.
+            std::thread::sleep(pause);
+        }
+    } else if reply.chunked {
         out.push_str("transfer-encoding: chunked\r\n\r\n");
         if stream.write_all(out.as_bytes()).is_err() {
             return;
