@@ -555,7 +555,7 @@ async fn run(context: &Context, args: RunArgs) -> Outcome {
     .await
     {
         Ok(report) => {
-            // The run is committed: whatever becomes of its summary, the exit status says so.
+            // The run is committed: a reader that left early does not change its exit status.
             let outcome = match &report.summary.cleanup_refused {
                 Some(reason) => Outcome::CleanupRefused(format!(
                     "source \"{}\": cleanup refused: {reason}",
