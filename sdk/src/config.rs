@@ -8,6 +8,7 @@
 
 use std::ops::RangeInclusive;
 
+use crate::spec::kind_name;
 use crate::types::{
     ConfigEntry, ConfigField, ConnectorError, ConnectorSpec, FieldKind, SettingValue,
 };
@@ -94,23 +95,13 @@ impl Config {
     pub fn choice(&self, name: &str) -> Result<&str, ConnectorError> {
         let value = self.text(name)?;
         let declared = self.fields.iter().find(|field| field.name == name);
-        if let Some(ConfigField {
-            kind: FieldKind::Choice(choices),
-            ..
-        }) = declared
+        if let Some(declared) = declared
+            && let FieldKind::Choice(choices) = &declared.kind
             && !choices.iter().any(|choice| choice == value)
         {
             return Err(ConnectorError::invalid_config(
                 name,
-                format!(
-                    "`{}` is not one of {}",
-                    one_line(value),
-                    choices
-                        .iter()
-                        .map(|c| format!("`{c}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                format!("`{}` is not {}", one_line(value), kind_name(&declared.kind)),
             ));
         }
         Ok(value)

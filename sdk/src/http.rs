@@ -676,6 +676,35 @@ where
     }
 }
 
+/// The pages of the common listing: every page is `first` with the cursor as query parameter
+/// `param` (absent on the first page); `cursor_of` reads the next cursor from a page.
+///
+/// ```
+/// # use euno_connector_sdk::http::{pages, Request};
+/// #[derive(serde::Deserialize)]
+/// struct Page {
+///     items: Vec<String>,
+///     next_cursor: Option<String>,
+/// }
+/// let first = Request::get("/books").query("limit", 100);
+/// let listing = pages(first, "cursor", |page: &Page| page.next_cursor.clone());
+/// ```
+pub fn pages<T, C>(
+    first: Request,
+    param: &str,
+    cursor_of: C,
+) -> Pages<T, impl FnMut(Option<&str>) -> Request, C>
+where
+    T: DeserializeOwned,
+    C: FnMut(&T) -> Option<String>,
+{
+    let param = param.to_owned();
+    Pages::new(
+        move |cursor: Option<&str>| first.clone().query_opt(&param, cursor),
+        cursor_of,
+    )
+}
+
 /// What an error answer says: the usual message fields of a JSON error body, or its text, and
 /// the source's trace id.
 struct ErrorDetails {
@@ -1006,6 +1035,26 @@ mod tests {
     }
 
     #[test]
+    fn pages_of_the_common_kind_put_the_cursor_in_a_query_parameter() {
+        let mut f = fixture(&[]);
+        f.http.route("GET /items", ok_page(&["a"], Some("c 1")));
+        f.http
+            .route("GET /items?after=c%201", ok_page(&["b"], None));
+        let first = Request::get("/items").query("limit", 1);
+        let mut listing = pages(first, "after", |page: &Page| page.next.clone());
+        let mut ids = Vec::new();
+        while let Some(page) = listing.next(&mut f.client).expect("lists") {
+            ids.extend(page.items);
+        }
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(listing.pages(), 2);
+        assert_eq!(
+            f.http.requests()[1].url,
+            format!("{BASE}/items?limit=1&after=c%201")
+        );
+    }
+
+    #[test]
     fn a_repeating_cursor_stops_the_listing() {
         let mut f = fixture(&[]);
         f.http.route("GET /items", ok_page(&["a"], Some("c1")));
@@ -1093,13 +1142,15 @@ mod tests {
     #[test]
     fn a_429_waits_retry_after_seconds_then_succeeds() {
         let mut f = fixture(&[]);
-        f.http.route(
+        f.http.route_sequence(
             "GET /ping",
-            Reply::text(429, "slow down")
-                .header("retry-after", "7")
-                .header("x-trace-id", "t-1"),
+            [
+                Reply::text(429, "slow down")
+                    .header("retry-after", "7")
+                    .header("x-trace-id", "t-1"),
+                Reply::status(200),
+            ],
         );
-        f.http.route("GET /ping", Reply::status(200));
         f.client.send(Request::get("/ping")).expect("answers");
         assert_eq!(f.clock.sleeps(), [Duration::from_secs(7)]);
         assert_eq!(f.host.waits(), [(WaitReason::RetryAfter, millis(7))]);
@@ -1116,19 +1167,25 @@ mod tests {
         let date = "Sun, 06 Nov 1994 08:49:37 GMT";
         let at = parse_http_date(date).expect("a date");
         f.clock.set_now(at - 12_500);
-        f.http
-            .route("GET /ping", Reply::status(429).header("retry-after", date));
-        f.http.route("GET /ping", Reply::status(200));
+        f.http.route_sequence(
+            "GET /ping",
+            [
+                Reply::status(429).header("retry-after", date),
+                Reply::status(200),
+            ],
+        );
         f.client.send(Request::get("/ping")).expect("answers");
         // 12.5 s rounds up to whole seconds.
         assert_eq!(f.clock.sleeps(), [Duration::from_secs(13)]);
 
         let mut f = fixture(&[]);
-        f.http.route(
+        f.http.route_sequence(
             "GET /ping",
-            Reply::status(503).header("retry-after", "86400"),
+            [
+                Reply::status(503).header("retry-after", "86400"),
+                Reply::status(200),
+            ],
         );
-        f.http.route("GET /ping", Reply::status(200));
         f.client.send(Request::get("/ping")).expect("answers");
         assert_eq!(f.clock.sleeps(), [Duration::from_secs(300)]);
     }
@@ -1136,13 +1193,16 @@ mod tests {
     #[test]
     fn failures_back_off_exponentially_with_jitter_then_succeed() {
         let mut f = fixture(&[]);
-        f.http.route("GET /ping", Reply::status(500));
-        f.http.route("GET /ping", Reply::text(502, "bad gateway"));
-        f.http
-            .route("GET /ping", Reply::connection_error("connection refused"));
-        f.http
-            .route("GET /ping", Reply::status(503).header("x-trace-id", "t-9"));
-        f.http.route("GET /ping", Reply::status(200));
+        f.http.route_sequence(
+            "GET /ping",
+            [
+                Reply::status(500),
+                Reply::text(502, "bad gateway"),
+                Reply::connection_error("connection refused"),
+                Reply::status(503).header("x-trace-id", "t-9"),
+                Reply::status(200),
+            ],
+        );
         f.client.send(Request::get("/ping")).expect("answers");
         let sleeps = f.clock.sleeps();
         assert_eq!(sleeps.len(), 4);

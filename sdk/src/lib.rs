@@ -9,7 +9,7 @@
 //! - [`Connector`], the trait to implement, and [`export!`], which makes it the component;
 //! - [`types`], the contract's types, with builders ([`spec`], [`resource`]);
 //! - [`Config`], typed access to settings with errors naming the field;
-//! - [`http`], a client with throttle, retries, timeouts, typed errors and [`Pages`];
+//! - [`http`], a client with throttle, retries, timeouts, typed errors and cursor [`pages`];
 //! - [`Context`]: emitting in batches, log, progress and checkpoint saving; [`Run`]: the run's
 //!   facts and the last checkpoint;
 //! - [`timestamp`], RFC 3339 and HTTP-date;
@@ -69,11 +69,9 @@
 //!     }
 //!
 //!     fn discover(_: &Config, _: &Run, cx: &mut Context) -> Result<(), ConnectorError> {
-//!         let mut pages = Pages::new(
-//!             |cursor| Request::get("/books").query_opt("cursor", cursor),
-//!             |page: &Page| page.next_cursor.clone(),
-//!         );
-//!         while let Some(page) = pages.next(cx.http())? {
+//!         let first = Request::get("/books").query("limit", 100);
+//!         let mut listing = pages(first, "cursor", |page: &Page| page.next_cursor.clone());
+//!         while let Some(page) = listing.next(cx.http())? {
 //!             for book in page.items {
 //!                 let uri = uri(["bookshelf", "books", &book.id]);
 //!                 cx.emit(Resource::new(uri, "bookshelf_book", book.title).native_id(book.id));
@@ -116,7 +114,7 @@ pub mod testing;
 pub use config::Config;
 pub use connector::Connector;
 pub use context::{Context, Run};
-pub use http::{Client, HttpOptions, Pages, Request};
+pub use http::{Client, HttpOptions, Pages, Request, pages};
 
 /// What a connector's code usually needs, in one `use`.
 pub mod prelude {
@@ -127,7 +125,7 @@ pub mod prelude {
         ConfigField, ConnectorError, ConnectorSpec, CredentialScheme, LogLevel, PropertyValue,
         Resource,
     };
-    pub use crate::{Config, Connector, Context, HttpOptions, Pages, Request, Run};
+    pub use crate::{Config, Connector, Context, HttpOptions, Pages, Request, Run, pages};
 }
 
 /// What [`export!`] expands to needs; not part of the API.

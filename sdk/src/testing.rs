@@ -222,34 +222,41 @@ pub struct CannedHttp(Rc<RefCell<HttpState>>);
 
 impl CannedHttp {
     /// Answers `route` (`"GET /books?shelf=s1"`: method, path below the base URL, and query pairs
-    /// a request must have) with `reply`. Adding the same route again queues another reply:
-    /// replies are served in order and the last one keeps being served. Of several matching
-    /// routes, the one naming more query pairs wins.
+    /// a request must have) with `reply`, replacing what the route answered before. Of several
+    /// matching routes, the one naming more query pairs wins.
     ///
     /// # Panics
     ///
     /// When `route` is not `METHOD /path[?query]`.
     pub fn route(&self, route: &str, reply: Reply) {
+        self.route_sequence(route, [reply]);
+    }
+
+    /// Answers `route` with `replies` in order, the last one again and again (e.g. a 429, then
+    /// a page), replacing what the route answered before.
+    ///
+    /// # Panics
+    ///
+    /// When `route` is not `METHOD /path[?query]`, or `replies` is empty.
+    pub fn route_sequence(&self, route: &str, replies: impl IntoIterator<Item = Reply>) {
+        let replies: Vec<Reply> = replies.into_iter().collect();
+        assert!(!replies.is_empty(), "the route `{route}` needs a reply");
         let (method, target) = route
             .split_once(' ')
             .unwrap_or_else(|| panic!("a route is `METHOD /path`, not `{route}`"));
         let (path, _) = target.split_once('?').unwrap_or((target, ""));
         let query = query_pairs(target);
         let mut state = self.0.borrow_mut();
-        match state
+        state
             .routes
-            .iter_mut()
-            .find(|r| r.method == method && r.path == path && r.query == query)
-        {
-            Some(existing) => existing.replies.push(reply),
-            None => state.routes.push(Route {
-                method: method.to_owned(),
-                path: path.to_owned(),
-                query,
-                replies: vec![reply],
-                served: 0,
-            }),
-        }
+            .retain(|r| !(r.method == method && r.path == path && r.query == query));
+        state.routes.push(Route {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            query,
+            replies,
+            served: 0,
+        });
     }
 
     /// Every request so far.
@@ -680,6 +687,16 @@ impl<C: Connector> Harness<C> {
         self
     }
 
+    /// Answers `route` with `replies` in order; see [`CannedHttp::route_sequence`].
+    pub fn route_sequence(
+        &mut self,
+        route: &str,
+        replies: impl IntoIterator<Item = Reply>,
+    ) -> &mut Self {
+        self.http.route_sequence(route, replies);
+        self
+    }
+
     /// Makes the next `discover` a full run: no checkpoint, as when the operator asks for one.
     pub fn forget_checkpoint(&mut self) -> &mut Self {
         self.checkpoint = None;
@@ -790,20 +807,35 @@ impl<C: Connector> Harness<C> {
         }
     }
 
+    /// Each resource's relations, `unchanged` replaced by what the last successful run stored,
+    /// less the stored relations whose target is gone (as the host drops them).
     fn resolve_relations(&self) -> HashMap<String, Vec<Relation>> {
-        self.host
-            .resources()
-            .into_iter()
+        let resources = self.host.resources();
+        let uris: HashSet<&str> = resources.iter().map(|r| r.uri.as_str()).collect();
+        let live = |relation: &Relation| {
+            let namespace = relation.target.split('.').next().unwrap_or_default();
+            uris.contains(relation.target.as_str())
+                || self
+                    .spec
+                    .external_namespaces
+                    .iter()
+                    .any(|ns| ns == namespace)
+        };
+        resources
+            .iter()
             .map(|resource| {
-                let relations = match resource.relations {
-                    Relations::Set(relations) => relations,
+                let relations = match &resource.relations {
+                    Relations::Set(relations) => relations.clone(),
                     Relations::Unchanged => self
                         .stored_relations
                         .get(&resource.uri)
+                        .into_iter()
+                        .flatten()
+                        .filter(|relation| live(relation))
                         .cloned()
-                        .unwrap_or_default(),
+                        .collect(),
                 };
-                (resource.uri, relations)
+                (resource.uri.clone(), relations)
             })
             .collect()
     }
