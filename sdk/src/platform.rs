@@ -216,15 +216,33 @@ fn error_code(code: ErrorCode) -> TransportError {
             false,
         ),
         ErrorCode::HttpRequestUriInvalid | ErrorCode::HttpRequestMethodInvalid => {
-            (format!("{code:?}"), false)
+            (describe(&code), false)
         }
-        other => (format!("{other:?}"), true),
+        other => (describe(&other), true),
     };
     TransportError {
         message,
         retryable,
         timed_out,
     }
+}
+
+/// A `wasi:http` error code in words: the common ones spelled out, the rest by name.
+fn describe(code: &ErrorCode) -> String {
+    let words = match code {
+        ErrorCode::DnsError(_) => "the host name could not be resolved",
+        ErrorCode::ConnectionRefused => "connection refused",
+        ErrorCode::ConnectionTerminated => "the connection closed before the answer ended",
+        ErrorCode::ConnectionReadTimeout | ErrorCode::ConnectionWriteTimeout => "timed out",
+        ErrorCode::TlsCertificateError => "the server's TLS certificate was not accepted",
+        ErrorCode::TlsProtocolError => "the TLS handshake failed",
+        ErrorCode::HttpResponseIncomplete => "the answer was cut short",
+        _ => {
+            let name = format!("{code:?}");
+            return name.trim_start_matches("ErrorCode::").to_owned();
+        }
+    };
+    words.to_owned()
 }
 
 fn fatal(message: String) -> TransportError {
