@@ -136,14 +136,9 @@ pub mod exports {
 /// Makes a [`Connector`] the component's implementation of `euno:connector/connector@0.2.0`.
 ///
 /// Write it once, at the top level of the connector's crate (a `cdylib` built for
-/// `wasm32-wasip2`). On other targets it expands to nothing, so the crate also builds and
-/// unit-tests natively.
-///
-/// ```ignore
-/// struct Bookshelf;
-/// impl euno_connector_sdk::Connector for Bookshelf { /* ... */ }
-/// euno_connector_sdk::export!(Bookshelf);
-/// ```
+/// `wasm32-wasip2`), e.g. `euno_connector_sdk::export!(Bookshelf);` as in the crate-level quick
+/// start. On other targets it expands to nothing, so the crate also builds and unit-tests
+/// natively.
 #[macro_export]
 macro_rules! export {
     ($connector:ty) => {
