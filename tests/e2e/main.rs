@@ -13,3 +13,4 @@ mod redaction;
 mod sandbox;
 mod serve;
 mod stub;
+mod trust;
