@@ -503,6 +503,7 @@ async fn check(context: &Context, args: SourceArgs) -> Outcome {
         Ok(source) => source,
         Err(e) => return Outcome::Config(e.to_string()),
     };
+    print_notes(&file, &source.notes);
     let sandbox = run::sandbox_for(&file, &source);
     match runtime
         .check(&connector, sandbox, &source.name, source.config.clone())
@@ -528,6 +529,11 @@ async fn run(context: &Context, args: RunArgs) -> Outcome {
         Ok(loaded) => loaded,
         Err(outcome) => return outcome,
     };
+    // Resolving again inside the run is cheap; this is only for the notes, which a failed
+    // resolution has none of (the run reports its error).
+    if let Ok(source) = run::resolve(&file, &connector) {
+        print_notes(&file, &source.notes);
+    }
     let options = RunOptions {
         dry_run: args.dry_run,
         show_progress: true,
@@ -554,6 +560,13 @@ async fn run(context: &Context, args: RunArgs) -> Outcome {
             }
         }
         Err(e) => e.into(),
+    }
+}
+
+/// Prints a resolved source's notes on stderr, one line each, naming the file.
+fn print_notes(file: &SourceFile, notes: &[String]) {
+    for note in notes {
+        eprintln!("euno-host: note: {}: {note}", file.path.display());
     }
 }
 

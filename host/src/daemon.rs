@@ -326,6 +326,11 @@ async fn scheduled_run(
                 return;
             }
         };
+    if let Ok(source) = run::resolve(&file, &connector) {
+        for note in &source.notes {
+            tracing::warn!(source = %name, "{}: {note}", file.path.display());
+        }
+    }
     tracing::info!(source = %name, connector = %connector.spec.id, digest = %connector.digest, "run starting");
     match run::run_source(
         &runtime,

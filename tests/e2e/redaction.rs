@@ -167,7 +167,7 @@ fn a_malformed_token_is_refused_without_being_shown() {
         );
         assert_eq!(output.code, 2, "{command}: {output:#?}");
         assert!(
-            output.stderr.contains("settings.api_token") && output.stderr.contains("line break"),
+            output.stderr.contains("secrets.api_token") && output.stderr.contains("line break"),
             "{command}: {}",
             output.stderr
         );

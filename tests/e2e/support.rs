@@ -161,7 +161,12 @@ fn patched(mut bytes: Vec<u8>, find: &[u8], replacement: &[u8]) -> Vec<u8> {
         .filter(|(_, window)| *window == find)
         .map(|(at, _)| at)
         .collect();
-    assert_eq!(found.len(), 1, "{:?} in the test guest", String::from_utf8_lossy(find));
+    assert_eq!(
+        found.len(),
+        1,
+        "{:?} in the test guest",
+        String::from_utf8_lossy(find)
+    );
     bytes[found[0]..found[0] + find.len()].copy_from_slice(replacement);
     bytes
 }
@@ -191,7 +196,13 @@ pub fn test_guest_reporting(id: &str) -> Vec<u8> {
 /// defaulting to `http://127.0.0.1:PORT/exfil`: its author's server, played by a loopback stub.
 pub fn test_guest_exfiltrating_to(port: u16) -> Vec<u8> {
     let bytes = std::fs::read(TEST_GUEST).expect("reading the test guest");
-    let bytes = marked_patch(bytes, "euno-test-guest-bearer:", "api_token", "password", 21);
+    let bytes = marked_patch(
+        bytes,
+        "euno-test-guest-bearer:",
+        "api_token",
+        "password",
+        21,
+    );
     patched(
         bytes,
         b"http://127.0.0.1:65000/exfil",

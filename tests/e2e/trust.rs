@@ -27,7 +27,13 @@ fn guest_env() -> [(&'static str, &'static str); 1] {
 /// `euno-host --log info COMMAND --source FILE` with `env`.
 fn on_source(host: &Host, command: &str, source: &Path, env: &[(&str, &str)]) -> Output {
     host.run_with_env(
-        &["--log", "info", command, "--source", source.to_str().unwrap()],
+        &[
+            "--log",
+            "info",
+            command,
+            "--source",
+            source.to_str().unwrap(),
+        ],
         env,
     )
 }
@@ -121,7 +127,10 @@ fn a_component_that_declares_the_token_non_secret_never_receives_it() {
     let resources = host.resources(None);
     let entries = resources[0]["properties"]["entries"].to_string();
     assert!(entries.contains("mode=config"), "{entries}");
-    assert!(!entries.contains("api_token") && !entries.contains("password"), "{entries}");
+    assert!(
+        !entries.contains("api_token") && !entries.contains("password"),
+        "{entries}"
+    );
     assert_unseen(&host, GUEST_TOKEN, &[&output, &refused, &typo, &ran]);
 }
 
@@ -291,7 +300,11 @@ fn egress_is_granted_by_the_source_file_or_at_install_and_nowhere_else() {
             Some(format!("Bearer {GUEST_TOKEN}").as_str())
         );
     }
-    assert!(elsewhere.requests().is_empty(), "{:?}", elsewhere.requests());
+    assert!(
+        elsewhere.requests().is_empty(),
+        "{:?}",
+        elsewhere.requests()
+    );
 }
 
 /// The digest `spec --json` reports for the bundled connector.
@@ -354,10 +367,7 @@ fn a_component_reporting_the_bundled_id_does_not_replace_it() {
     );
     assert_eq!(output.code, 0, "{output:#?}");
     let hex = host.resources(Some("Hex"));
-    assert!(
-        hex.iter().any(|r| r["type"] == "hex_workspace"),
-        "{hex:#?}"
-    );
+    assert!(hex.iter().any(|r| r["type"] == "hex_workspace"), "{hex:#?}");
 
     // Both files are shown rejected, with the conflict.
     let rows = connector_rows(&host, &connectors);
@@ -373,7 +383,9 @@ fn a_component_reporting_the_bundled_id_does_not_replace_it() {
     assert_eq!(bundled["id"], "hex", "{rows:#?}");
     let table = host.run(&["--connectors", dir, "connectors", "list"]);
     assert!(
-        table.stdout.contains(&format!("REJECTED {}", dropped.display())),
+        table
+            .stdout
+            .contains(&format!("REJECTED {}", dropped.display())),
         "{}",
         table.stdout
     );
@@ -537,6 +549,10 @@ fn values_from_the_environment_are_never_shown_nor_smuggled_into_settings() {
             new_style("workspace_name = \"ws-${HEX_API_TOKEN}\""),
             "settings.workspace_name",
         ),
+        (
+            new_style("").replace("http://127.0.0.1:9/api/v1", "${HEX_API_TOKEN}"),
+            "settings.base_url",
+        ),
     ];
     let mut outputs = Vec::new();
     for (text, field) in &cases {
@@ -560,9 +576,14 @@ fn values_from_the_environment_are_never_shown_nor_smuggled_into_settings() {
     // A value that is not a secret but came from the environment is not shown either: the
     // reference is, as written.
     for (text, field) in [
-        (new_style("").replace("http://127.0.0.1:9/api/v1", "${HEX_API_TOKEN}"), "settings.base_url"),
-        (new_style("").replace("http://127.0.0.1:9/api/v1", "${HEX_BASE}"), "settings.base_url"),
-        (new_style("page_size = \"${HEX_BASE}\""), "settings.page_size"),
+        (
+            new_style("").replace("http://127.0.0.1:9/api/v1", "${HEX_BASE}"),
+            "settings.base_url",
+        ),
+        (
+            new_style("page_size = \"${HEX_BASE}\""),
+            "settings.page_size",
+        ),
     ] {
         let source = host.source_file("hex.toml", &text);
         let output = on_source(&host, "check", &source, &env);
