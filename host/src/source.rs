@@ -294,6 +294,9 @@ impl SourceFile {
                 )));
             };
             let text = expand_env(&key, written, &env).map_err(&error)?;
+            if text.trim().is_empty() {
+                return Err(error(format!("secret `{key}` must not be empty")));
+            }
             secrets.insert(name, (key, Secret::new(text)));
         }
         let mut notes = Vec::new();
@@ -945,6 +948,7 @@ pub(crate) mod tests {
                 "both in [settings] and in [secrets]",
             ),
             ("[secrets]\napi_token = 42\n", "must be a string"),
+            ("[secrets]\napi_token = \" \"\n", "must not be empty"),
         ] {
             let file = parse(&format!("name = \"x\"\n{text}")).unwrap();
             let err = file
