@@ -46,7 +46,7 @@ pub fn run(projects: usize, rounds: usize) -> anyhow::Result<()> {
     let flags = ListFlags::ALL;
     let settings = host::settings(&base_url, flags, 0);
     let source_text = format!(
-        "name = \"bench\"\nconnector = \"hex\"\n\n[settings]\napi_token = \"{TOKEN}\"\n{settings}"
+        "name = \"bench\"\nconnector = \"hex\"\n\n[secrets]\napi_token = \"{TOKEN}\"\n\n[settings]\n{settings}"
     );
     let file = SourceFile::parse(Path::new("bench-source.toml"), &source_text)?;
     let tokio = tokio::runtime::Builder::new_multi_thread()

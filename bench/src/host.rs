@@ -73,7 +73,7 @@ impl HostRunner {
         std::fs::write(
             &source,
             format!(
-                "name = \"bench\"\nconnector = \"hex\"\n\n[settings]\napi_token = \"{TOKEN}\"\n\
+                "name = \"bench\"\nconnector = \"hex\"\n\n[secrets]\napi_token = \"{TOKEN}\"\n\n[settings]\n\
                  {settings}\n"
             ),
         )?;

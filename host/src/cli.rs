@@ -16,9 +16,10 @@ use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
 use crate::bindings::{ConnectorError, ConnectorSpec, FieldKind};
+use crate::http_policy::Origin;
 use crate::inventory::{Inventory, StoredResource, format_timestamp};
 use crate::run::{self, RunError, RunOptions, RunReport};
-use crate::runtime::{CallError, Connector, LoadError, Runtime};
+use crate::runtime::{CallError, Connector, LoadError, Runtime, Trust};
 use std::sync::Arc;
 
 use crate::connectors::{self, Registry};
@@ -112,12 +113,21 @@ pub struct StatusArgs {
 /// `connectors` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ConnectorsCommand {
-    /// Validate a component and place it in the connectors directory as `<id>.wasm`.
+    /// Validate a component and place it in the connectors directory as `<id>.wasm`, with a
+    /// manifest `<id>.toml` recording what is granted to it.
     Install {
         /// The component file.
         file: PathBuf,
+        /// An origin the connector may reach, `scheme://host[:port]` (repeatable). Without any,
+        /// it reaches only what a source file's `[network]` table grants.
+        #[arg(long = "allow-origin", value_name = "ORIGIN")]
+        allow_origin: Vec<String>,
+        /// Replace the connector that has the same id: an installed one, or the bundled Hex
+        /// connector.
+        #[arg(long)]
+        replace: bool,
     },
-    /// List the connectors: id, version, digest, file.
+    /// List the connectors: id, version, digest, file, granted origins, and the files rejected.
     List {
         /// Print JSON.
         #[arg(long)]
@@ -304,7 +314,11 @@ pub async fn execute(cli: Cli) -> Outcome {
         Command::Sources(SourcesCommand::Remove { name }) => remove_source(paths, &name),
         Command::Serve(args) => serve(&context, args).await,
         Command::Status(args) => status(paths, args),
-        Command::Connectors(ConnectorsCommand::Install { file }) => install(&context, &file).await,
+        Command::Connectors(ConnectorsCommand::Install {
+            file,
+            allow_origin,
+            replace,
+        }) => install(&context, &file, &allow_origin, replace).await,
         Command::Connectors(ConnectorsCommand::List { json }) => {
             list_connectors(&context, json).await
         }
@@ -385,24 +399,55 @@ fn status(paths: &Paths, args: StatusArgs) -> Outcome {
     show(&text, Outcome::Ok)
 }
 
-async fn install(context: &Context, file: &std::path::Path) -> Outcome {
+async fn install(
+    context: &Context,
+    file: &std::path::Path,
+    allow_origin: &[String],
+    replace: bool,
+) -> Outcome {
     let Some(dir) = &context.connectors else {
         return Outcome::Config(
             "`connectors install` needs --connectors DIR (or EUNO_CONNECTORS_DIR)".to_owned(),
         );
     };
-    match connectors::install(&context.runtime, file, dir).await {
+    let mut allow = Vec::new();
+    for text in allow_origin {
+        match Origin::grant(text) {
+            Ok(origin) if allow.contains(&origin) => {}
+            Ok(origin) => allow.push(origin),
+            Err(e) => {
+                return Outcome::Config(format!(
+                    "--allow-origin `{}` cannot be granted: {e}",
+                    inert(text)
+                ));
+            }
+        }
+    }
+    let options = connectors::InstallOptions { allow, replace };
+    match connectors::install(&context.runtime, file, dir, options).await {
         Ok((path, connector)) => show(
             &format!(
-                "Installed {} {} (digest {}) as {}\n",
+                "Installed {} {} (digest {}) as {}{}\n",
                 inert(&connector.spec.id),
                 inert(&connector.spec.version),
                 connector.digest,
-                path.display()
+                path.display(),
+                granted_text(&connector)
             ),
             Outcome::Ok,
         ),
         Err(e) => Outcome::Config(e.to_string()),
+    }
+}
+
+/// The origins granted at installation, in words, for the table and install's summary.
+fn granted_text(connector: &Connector) -> String {
+    match &connector.trust {
+        Trust::Component { installed_origins } if !installed_origins.is_empty() => {
+            let origins: Vec<String> = installed_origins.iter().map(Origin::to_string).collect();
+            format!("; may reach {}", origins.join(", "))
+        }
+        _ => String::new(),
     }
 }
 
@@ -413,40 +458,75 @@ async fn list_connectors(context: &Context, json: bool) -> Outcome {
     };
     #[derive(Serialize)]
     struct Row {
-        id: String,
-        version: String,
-        digest: String,
+        /// Absent for a file that did not load.
+        id: Option<String>,
+        version: Option<String>,
+        digest: Option<String>,
+        /// Absent for the bundled connector.
         file: Option<String>,
+        /// The origins granted at installation.
+        allow: Vec<String>,
+        /// Whether this file replaces the bundled connector.
+        replaces_bundled: bool,
+        /// Why the file is not in use, when it is not.
+        error: Option<String>,
     }
-    let rows: Vec<Row> = registry
+    let row = |file: Option<&std::path::Path>, c: Option<&Connector>, error: Option<String>| {
+        let allow = match c.map(|c| &c.trust) {
+            Some(Trust::Component { installed_origins }) => {
+                installed_origins.iter().map(Origin::to_string).collect()
+            }
+            _ => Vec::new(),
+        };
+        Row {
+            id: c.map(|c| c.spec.id.clone()),
+            version: c.map(|c| c.spec.version.clone()),
+            digest: c.map(|c| c.digest.clone()),
+            file: file.map(|f| f.display().to_string()),
+            allow,
+            replaces_bundled: error.is_none()
+                && file.is_some()
+                && c.is_some_and(|c| c.spec.id == crate::connectors::BUNDLED_ID),
+            error,
+        }
+    };
+    let mut rows: Vec<Row> = registry
         .current()
         .list()
         .into_iter()
-        .map(|(file, c)| Row {
-            id: c.spec.id.clone(),
-            version: c.spec.version.clone(),
-            digest: c.digest.clone(),
-            file: file.map(|f| f.display().to_string()),
-        })
+        .map(|(file, c)| row(file.as_deref(), Some(&c), None))
         .collect();
+    let rejected = registry.rejected();
+    rows.extend(rejected.iter().map(|r| {
+        row(
+            Some(&r.file),
+            r.connector.as_deref(),
+            Some(r.reason.clone()),
+        )
+    }));
     if json {
         return show_json(&rows);
     }
     let mut text = String::new();
-    for row in &rows {
+    for row in rows.iter().filter(|row| row.error.is_none()) {
+        let granted = if row.allow.is_empty() {
+            String::new()
+        } else {
+            format!("; may reach {}", row.allow.join(", "))
+        };
         text += &format!(
-            "{:<16} {:<10} {}  {}\n",
-            inert(&row.id),
-            inert(&row.version),
-            row.digest,
-            inert(row.file.as_deref().unwrap_or("(bundled)"))
+            "{:<16} {:<10} {}  {}{granted}\n",
+            inert(row.id.as_deref().unwrap_or_default()),
+            inert(row.version.as_deref().unwrap_or_default()),
+            row.digest.as_deref().unwrap_or_default(),
+            inert(row.file.as_deref().unwrap_or("(bundled)")),
         );
     }
-    for (path, reason) in registry.rejected() {
+    for r in &rejected {
         text += &format!(
             "REJECTED {}: {}\n",
-            inert(&path.display().to_string()),
-            inert(&reason)
+            inert(&r.file.display().to_string()),
+            inert(&r.reason)
         );
     }
     show(&text, Outcome::Ok)
@@ -514,6 +594,7 @@ async fn check(context: &Context, args: SourceArgs) -> Outcome {
         Ok(source) => source,
         Err(e) => return Outcome::Config(e.to_string()),
     };
+    print_notes(&file, &source.notes);
     let sandbox = run::sandbox_for(&file, &source);
     match runtime
         .check(&connector, sandbox, &source.name, source.config.clone())
@@ -539,6 +620,11 @@ async fn run(context: &Context, args: RunArgs) -> Outcome {
         Ok(loaded) => loaded,
         Err(outcome) => return outcome,
     };
+    // Resolving again inside the run is cheap; this is only for the notes, which a failed
+    // resolution has none of (the run reports its error).
+    if let Ok(source) = run::resolve(&file, &connector) {
+        print_notes(&file, &source.notes);
+    }
     let options = RunOptions {
         dry_run: args.dry_run,
         show_progress: true,
@@ -566,6 +652,13 @@ async fn run(context: &Context, args: RunArgs) -> Outcome {
             show(&report_text(&report), outcome)
         }
         Err(e) => e.into(),
+    }
+}
+
+/// Prints a resolved source's notes on stderr, one line each, naming the file.
+fn print_notes(file: &SourceFile, notes: &[String]) {
+    for note in notes {
+        eprintln!("euno-host: note: {}: {note}", file.path.display());
     }
 }
 

@@ -327,6 +327,11 @@ async fn scheduled_run(
                 return;
             }
         };
+    if let Ok(source) = run::resolve(&file, &connector) {
+        for note in &source.notes {
+            tracing::warn!(source = %name, "{}: {note}", file.path.display());
+        }
+    }
     tracing::info!(source = %name, connector = %inert(&connector.spec.id), digest = %connector.digest, "run starting");
     match run::run_source(
         &runtime,

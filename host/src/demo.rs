@@ -36,7 +36,7 @@ pub async fn demo(runtime: &Runtime, paths: &Paths, args: DemoArgs) -> Outcome {
 
     // The token is a literal here; a real source file would say api_token = "${HEX_API_TOKEN}".
     let text = format!(
-        "name = \"{DEMO_SOURCE}\"\nconnector = \"hex\"\n\n[settings]\napi_token = \"{token}\"\nbase_url = \"{}\"\nworkspace_id = \"{workspace_id}\"\nworkspace_name = \"demo_workspace\"\nrequests_per_minute = 0\n",
+        "name = \"{DEMO_SOURCE}\"\nconnector = \"hex\"\n\n[secrets]\napi_token = \"{token}\"\n\n[settings]\nbase_url = \"{}\"\nworkspace_id = \"{workspace_id}\"\nworkspace_name = \"demo_workspace\"\nrequests_per_minute = 0\n",
         sim.base_url()
     );
     let file = match SourceFile::parse(Path::new("<demo source>"), &text) {

@@ -1,8 +1,9 @@
 //! Property-based fuzzing of the two parsers that read what a user (or a careless edit) writes:
 //! source files and their `[schedule]` tables. Whatever the text, parsing and resolving never
-//! panic, and what they accept holds together: no secret among the settings a connector gets, a
-//! credential that fits in a header, a schedule whose next run is never in the past and which
-//! never panics at the far ends of the time range.
+//! panic, and what they accept holds together: no secret among the settings a connector gets nor
+//! copied into one, a credential that fits in a header, no origin granted to a component beyond
+//! what the file grants, a schedule whose next run is never in the past and which never panics
+//! at the far ends of the time range.
 //!
 //! Runs with `cargo test` (256 cases per property); `just fuzz` runs many more. A failing case is
 //! kept by proptest under `proptest-regressions/` and, once understood, as a plain test below.
@@ -13,6 +14,7 @@ use jiff::Timestamp;
 use proptest::prelude::*;
 
 use crate::bindings::{ConnectorSpec, FieldKind};
+use crate::runtime::Trust;
 use crate::schedule::Schedule;
 use crate::source::SourceFile;
 use crate::source::tests::field;
@@ -72,6 +74,7 @@ fn toml_value() -> impl Strategy<Value = String> {
         "\\[[0-9, \"a-z]{0,12}\\]",
         "\\{ ?[a-z_]{1,8} = [0-9]{1,3} ?\\}",
         "\"(http|https|ftp)://[a-z0-9.@:\\[\\]]{0,16}/?[a-z]{0,4}\"",
+        "\\[\"(http|https|ftp)://[a-z0-9.]{1,8}(:[0-9]{1,5})?/?[a-z]{0,3}\"\\]",
         "[^\n]{0,10}",
     ]
 }
@@ -99,6 +102,14 @@ fn value_for(key: &'static str) -> BoxedStrategy<String> {
         ]
         .boxed(),
         "base_url" => "\"(http|https)://[a-z0-9.]{1,12}(:[0-9]{1,5})?/[a-z/]{0,8}\"".boxed(),
+        "allow" => "\\[(\"(http|https)://[a-z0-9.]{1,12}(:[0-9]{1,5})?/?\", ?){0,3}\\]".boxed(),
+        // Now and then a setting that copies the secret.
+        "workspace_id" => prop_oneof![
+            4 => "\"[a-z0-9 -]{0,12}\"",
+            1 => Just("\"${HEX_API_TOKEN}\"".to_owned()),
+            1 => Just("\"ws-${HEX_API_TOKEN}\"".to_owned()),
+        ]
+        .boxed(),
         "page_size"
         | "after_days"
         | "memory_mib"
@@ -176,6 +187,8 @@ fn source_text() -> impl Strategy<Value = String> {
             "other_secret",
         ],
     );
+    let secrets = table("[secrets]", &["api_token", "other_secret"]);
+    let network = table("[network]", &["allow"]);
     let cleanup = table(
         "[cleanup]",
         &["strategy", "after_days", "max_removal_ratio"],
@@ -199,18 +212,25 @@ fn source_text() -> impl Strategy<Value = String> {
     (
         top,
         prop::option::weighted(0.9, settings),
+        prop::option::of(secrets),
+        prop::option::of(network),
         prop::option::of(cleanup),
         prop::option::of(limits),
         prop::option::of(schedule),
         garbage,
     )
-        .prop_map(|(top, settings, cleanup, limits, schedule, garbage)| {
-            let mut text = top;
-            for part in [settings, cleanup, limits, schedule].into_iter().flatten() {
-                text.push_str(&part);
-            }
-            text + &garbage
-        })
+        .prop_map(
+            |(top, settings, secrets, network, cleanup, limits, schedule, garbage)| {
+                let mut text = top;
+                for part in [settings, secrets, network, cleanup, limits, schedule]
+                    .into_iter()
+                    .flatten()
+                {
+                    text.push_str(&part);
+                }
+                text + &garbage
+            },
+        )
 }
 
 fn env_value() -> impl Strategy<Value = Option<String>> {
@@ -227,22 +247,48 @@ fn resolves_consistently(text: &str, env: Option<String>) -> Result<(), TestCase
         return Ok(());
     };
     let spec = spec();
-    let Ok(resolved) = file.resolve(&spec, |_| env.clone()) else {
-        return Ok(());
+    let component = Trust::Component {
+        installed_origins: Vec::new(),
     };
-    for entry in &resolved.config {
-        let field = spec.fields.iter().find(|f| f.name == entry.name);
-        prop_assert!(
-            field.is_some_and(|f| !f.secret),
-            "{} reached the connector",
-            entry.name
-        );
-    }
-    if let Some(bearer) = &resolved.bearer {
-        prop_assert!(
-            http::HeaderValue::from_str(&format!("Bearer {}", bearer.expose())).is_ok(),
-            "a bearer that cannot be a header was accepted"
-        );
+    for trust in [Trust::Bundled, component] {
+        let Ok(resolved) = file.resolve(&spec, &trust, |_| env.clone()) else {
+            continue;
+        };
+        for entry in &resolved.config {
+            let field = spec.fields.iter().find(|f| f.name == entry.name);
+            prop_assert!(
+                field.is_some_and(|f| !f.secret),
+                "{} reached the connector",
+                entry.name
+            );
+            if let Some(bearer) = &resolved.bearer {
+                let bearer = bearer.expose();
+                prop_assert!(
+                    entry.value != bearer
+                        && (bearer.len() < crate::http_policy::MIN_MASKED_SECRET_BYTES
+                            || !entry.value.contains(bearer)),
+                    "{} carries the credential",
+                    entry.name
+                );
+            }
+        }
+        if let Some(bearer) = &resolved.bearer {
+            prop_assert!(
+                http::HeaderValue::from_str(&format!("Bearer {}", bearer.expose())).is_ok(),
+                "a bearer that cannot be a header was accepted"
+            );
+        }
+        if trust != Trust::Bundled {
+            prop_assert_eq!(&resolved.allowed, &file.network, "a component's grants");
+            prop_assert!(resolved.notes.is_empty());
+        }
+        for origin in &resolved.allowed {
+            let origin = origin.to_string();
+            prop_assert!(
+                origin.starts_with("http://") || origin.starts_with("https://"),
+                "{origin}"
+            );
+        }
     }
     let _ = Schedule::from_table(file.schedule.as_ref());
     Ok(())

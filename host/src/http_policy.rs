@@ -1,10 +1,13 @@
 //! What a connector may do on the network, checked on every outgoing request it makes.
 //!
-//! A connector reaches exactly one origin: the scheme, host and port of its base URL. The check is
-//! made on the request actually being sent (not on a URL the guest announced earlier), before any
-//! DNS lookup. Credentials are added here, on the host side, so a connector never holds them and
-//! cannot set the `Authorization` header itself. Redirects are not followed at all: the guest sees
-//! the 3xx response, and a follow-up request to another origin is refused like any other.
+//! A connector reaches only the origins (scheme, host and port) the operator granted: the source
+//! file's `[network] allow`, those recorded when the component was installed, and, for the bundled
+//! Hex connector, the origin of its `base_url` setting. Nothing a component says about itself
+//! grants anything. The check is made on the request actually being sent (not on a URL the guest
+//! announced earlier), before any DNS lookup. Credentials are added here, on the host side, and
+//! only to requests to a granted origin, so a connector never holds them and cannot set the
+//! `Authorization` header itself. Redirects are not followed at all: the guest sees the 3xx
+//! response, and a follow-up request to another origin is refused like any other.
 //!
 //! Responses are guarded on their way back: a body larger than the source's
 //! `limits.max_response_bytes` is cut off with an error (and ends the run), and the credential is
@@ -45,7 +48,7 @@ use crate::text::inert;
 /// from logs and errors.)
 pub const MIN_MASKED_SECRET_BYTES: usize = 8;
 
-/// The one origin a connector may reach.
+/// An origin a connector may reach: an `http` or `https` scheme, a host and a port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     scheme: Scheme,
@@ -57,46 +60,101 @@ pub struct Origin {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EgressDenied {
-    /// The request has no absolute URL.
-    #[error("the request has no scheme or host")]
+    /// The URL is not absolute.
+    #[error("the URL has no scheme or host")]
     NotAbsolute,
+    /// A scheme other than `http` and `https` (`ftp://host:21`).
+    #[error("only http and https URLs are allowed")]
+    Scheme,
     /// The URL carries `user:password@`, which can disguise the real host.
     #[error("the URL carries user information (`…@`), which is never allowed")]
     UserInfo,
-    /// The connector has no network at all.
-    #[error("this connector has no base URL, so it may not make requests")]
+    /// Something after the host that is not a port number (`host:x`), which would otherwise
+    /// pass for the scheme's default port.
+    #[error("the port is not a number from 0 to 65535")]
+    Port,
+    /// The operator granted the connector no origin: it has no network at all.
+    #[error("no origin is granted to this connector, so it may not make requests")]
     NoNetwork,
-    /// Another scheme, host or port than the base URL's.
-    #[error("{requested} is not the allowed origin {allowed}")]
+    /// An origin that was not granted.
+    #[error("{}", other_origin(.requested, .allowed))]
     OtherOrigin {
         /// The origin of the refused request.
         requested: String,
-        /// The only origin allowed.
-        allowed: String,
+        /// The origins granted.
+        allowed: Vec<String>,
     },
+}
+
+fn other_origin(requested: &str, allowed: &[String]) -> String {
+    match allowed {
+        [one] => format!("{requested} is not the allowed origin {one}"),
+        many => format!(
+            "{requested} is none of the allowed origins {}",
+            many.join(", ")
+        ),
+    }
+}
+
+/// Why a text cannot name an origin. The text itself is never quoted: it may have come from the
+/// environment, where a secret lives.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OriginError {
+    /// Not a URL at all.
+    #[error("it is not a valid URL ({0})")]
+    Malformed(String),
+    /// A URL, but not one a connector may reach.
+    #[error(transparent)]
+    Refused(#[from] EgressDenied),
+    /// A grant with a path or query: a grant is for a whole origin.
+    #[error("an origin is scheme://host[:port], without a path or query")]
+    NotAnOrigin,
 }
 
 impl Origin {
     /// The origin of an absolute `http` or `https` URL.
-    pub fn of_url(url: &str) -> Result<Self, String> {
+    pub fn of_url(url: &str) -> Result<Self, OriginError> {
         let uri: Uri = url
             .parse()
-            .map_err(|e| format!("`{url}` is not a valid URL: {e}"))?;
-        Self::of_uri(&uri).map_err(|e| format!("`{url}` cannot be a base URL: {e}"))
+            .map_err(|e: http::uri::InvalidUri| OriginError::Malformed(e.to_string()))?;
+        Ok(Self::of_uri(&uri)?)
+    }
+
+    /// An origin an operator grants (`[network] allow`, `connectors install --allow-origin`):
+    /// `scheme://host[:port]`, with no path other than `/`.
+    pub fn grant(text: &str) -> Result<Self, OriginError> {
+        let uri: Uri = text
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| OriginError::Malformed(e.to_string()))?;
+        let origin = Self::of_uri(&uri)?;
+        let path = uri.path_and_query().map_or("", |pq| pq.as_str());
+        if !(path.is_empty() || path == "/") {
+            return Err(OriginError::NotAnOrigin);
+        }
+        Ok(origin)
     }
 
     fn of_uri(uri: &Uri) -> Result<Self, EgressDenied> {
         let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) else {
             return Err(EgressDenied::NotAbsolute);
         };
+        // Checked before the port: `ftp://host:21` names a port, and must not pass for one.
+        let default_port = if *scheme == Scheme::HTTPS {
+            443
+        } else if *scheme == Scheme::HTTP {
+            80
+        } else {
+            return Err(EgressDenied::Scheme);
+        };
         if authority.as_str().contains('@') {
             return Err(EgressDenied::UserInfo);
         }
+        let after_host = &authority.as_str()[authority.host().len()..];
         let port = match authority.port_u16() {
             Some(port) => port,
-            None if *scheme == Scheme::HTTPS => 443,
-            None if *scheme == Scheme::HTTP => 80,
-            None => return Err(EgressDenied::NotAbsolute),
+            None if after_host.is_empty() => default_port,
+            None => return Err(EgressDenied::Port),
         };
         Ok(Self {
             scheme: scheme.clone(),
@@ -128,19 +186,17 @@ impl std::fmt::Display for Origin {
 /// The network policy of one run.
 #[derive(Debug, Clone)]
 pub struct EgressPolicy {
-    allowed: Option<Origin>,
+    /// The granted origins; empty means no network at all.
+    allowed: Vec<Origin>,
     bearer: Option<Secret>,
     max_request_time: Duration,
 }
 
 impl EgressPolicy {
-    /// A policy allowing `allowed` (or nothing), adding `bearer` as the credential, and bounding
-    /// each request's connect, first-byte and between-bytes waits by `max_request_time`.
-    pub fn new(
-        allowed: Option<Origin>,
-        bearer: Option<Secret>,
-        max_request_time: Duration,
-    ) -> Self {
+    /// A policy allowing the `allowed` origins (none: no network), adding `bearer` as the
+    /// credential to requests to them, and bounding each request's connect, first-byte and
+    /// between-bytes waits by `max_request_time`.
+    pub fn new(allowed: Vec<Origin>, bearer: Option<Secret>, max_request_time: Duration) -> Self {
         Self {
             allowed,
             bearer,
@@ -153,16 +209,18 @@ impl EgressPolicy {
         self.bearer.as_ref()
     }
 
-    /// Whether a request to `uri` may leave the sandbox.
+    /// Whether a request to `uri` may leave the sandbox: only to a granted origin.
     pub fn check(&self, uri: &Uri) -> Result<(), EgressDenied> {
-        let allowed = self.allowed.as_ref().ok_or(EgressDenied::NoNetwork)?;
+        if self.allowed.is_empty() {
+            return Err(EgressDenied::NoNetwork);
+        }
         let requested = Origin::of_uri(uri)?;
-        if &requested == allowed {
+        if self.allowed.contains(&requested) {
             Ok(())
         } else {
             Err(EgressDenied::OtherOrigin {
                 requested: requested.to_string(),
-                allowed: allowed.to_string(),
+                allowed: self.allowed.iter().map(Origin::to_string).collect(),
             })
         }
     }
@@ -291,6 +349,7 @@ impl WasiHttpHooks for EgressHooks {
             http::header::ACCEPT_ENCODING,
             HeaderValue::from_static("identity"),
         );
+        // Past the check, the request goes to a granted origin: the only place the credential may.
         if let Some(token) = &self.policy.bearer {
             match HeaderValue::from_str(&format!("Bearer {}", token.expose())) {
                 Ok(mut value) => {
@@ -744,7 +803,7 @@ mod tests {
 
     fn policy(base: &str) -> EgressPolicy {
         EgressPolicy::new(
-            Some(Origin::of_url(base).unwrap()),
+            vec![Origin::of_url(base).unwrap()],
             None,
             Duration::from_secs(30),
         )
@@ -787,12 +846,110 @@ mod tests {
     }
 
     #[test]
-    fn no_base_url_means_no_network() {
-        let p = EgressPolicy::new(None, None, Duration::from_secs(1));
+    fn no_grant_means_no_network() {
+        let p = EgressPolicy::new(Vec::new(), None, Duration::from_secs(1));
         assert_eq!(
             p.check(&"http://127.0.0.1/".parse().unwrap()),
             Err(EgressDenied::NoNetwork)
         );
+    }
+
+    #[test]
+    fn every_granted_origin_passes_and_nothing_else() {
+        let p = EgressPolicy::new(
+            vec![
+                Origin::grant("https://api.example.com").unwrap(),
+                Origin::grant("http://127.0.0.1:8080/").unwrap(),
+            ],
+            None,
+            Duration::from_secs(1),
+        );
+        assert!(allowed(&p, "https://api.example.com/v1/items"));
+        assert!(allowed(&p, "http://127.0.0.1:8080/x"));
+        let refused = p.check(&"https://evil.example/".parse().unwrap());
+        assert_eq!(
+            refused.unwrap_err().to_string(),
+            "https://evil.example:443 is none of the allowed origins \
+             https://api.example.com:443, http://127.0.0.1:8080"
+        );
+    }
+
+    #[test]
+    fn only_http_and_https_are_origins_even_with_a_port() {
+        for url in [
+            "ftp://127.0.0.1:21/",
+            "ftp://x:21",
+            "file://host:1/etc",
+            "ws://h:80/",
+        ] {
+            assert_eq!(
+                Origin::of_url(url),
+                Err(OriginError::Refused(EgressDenied::Scheme)),
+                "{url}"
+            );
+            assert!(Origin::grant(url).is_err(), "{url}");
+        }
+        let p = policy("http://127.0.0.1:21/");
+        assert_eq!(
+            p.check(&"ftp://127.0.0.1:21/".parse().unwrap()),
+            Err(EgressDenied::Scheme)
+        );
+    }
+
+    #[test]
+    fn a_port_that_is_not_a_number_is_refused_not_defaulted() {
+        for url in [
+            "https://h:x/",
+            "https://h:/",
+            "https://h:99999/",
+            "http://[::1]:y/",
+        ] {
+            assert_eq!(
+                Origin::of_url(url),
+                Err(OriginError::Refused(EgressDenied::Port)),
+                "{url}"
+            );
+        }
+        assert_eq!(
+            Origin::of_url("https://h:080/").unwrap().to_string(),
+            "https://h:80"
+        );
+        assert_eq!(
+            Origin::of_url("http://[::1]/").unwrap().to_string(),
+            "http://[::1]:80"
+        );
+    }
+
+    #[test]
+    fn a_grant_is_a_whole_origin() {
+        assert_eq!(
+            Origin::grant("https://api.example.com")
+                .unwrap()
+                .to_string(),
+            "https://api.example.com:443"
+        );
+        assert!(Origin::grant("http://[::1]:9000/").is_ok());
+        for bad in [
+            "https://api.example.com/v1",
+            "https://api.example.com/?x=1",
+            "api.example.com",
+            "https://user@api.example.com",
+            "",
+        ] {
+            assert!(Origin::grant(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn errors_never_quote_the_url() {
+        for url in [
+            "not a url hxtp_secret",
+            "ftp://hxtp_secret:21/",
+            "hxtp_secret",
+        ] {
+            let shown = Origin::of_url(url).unwrap_err().to_string();
+            assert!(!shown.contains("hxtp_secret"), "{shown}");
+        }
     }
 
     #[test]
@@ -888,7 +1045,7 @@ mod tests {
     fn shown_urls_are_redacted_in_the_path_and_the_host() {
         let hooks = EgressHooks::new(
             EgressPolicy::new(
-                None,
+                Vec::new(),
                 Some(Secret::new("hxtp_secret_42".to_owned())),
                 Duration::from_secs(1),
             ),

@@ -154,17 +154,19 @@ impl ConnectorIdentity {
     }
 }
 
-/// Checks a source file's settings against its connector, reading `${VAR}` from the process
-/// environment.
+/// Checks a source file's settings against its connector, as far as the host trusts it, reading
+/// `${VAR}` from the process environment.
 pub fn resolve(file: &SourceFile, connector: &Connector) -> Result<ResolvedSource, SourceError> {
-    file.resolve(&connector.spec, |name| std::env::var(name).ok())
+    file.resolve(&connector.spec, &connector.trust, |name| {
+        std::env::var(name).ok()
+    })
 }
 
 /// The sandbox for a resolved source.
 pub fn sandbox_for(file: &SourceFile, source: &ResolvedSource) -> Sandbox {
     Sandbox {
         policy: EgressPolicy::new(
-            source.origin.clone(),
+            source.allowed.clone(),
             source.bearer.clone(),
             file.limits.request_timeout,
         ),

@@ -19,7 +19,7 @@ use crate::bindings::{
     RunContext, SourceConnector, SourceConnectorPre,
 };
 use crate::budget::{Breach, Budget, LogVerdict};
-use crate::http_policy::{CutOff, EgressHooks, EgressPolicy};
+use crate::http_policy::{CutOff, EgressHooks, EgressPolicy, Origin};
 use crate::secret::{Secret, redact};
 use crate::text::inert;
 
@@ -389,7 +389,40 @@ pub struct Connector {
     pub digest: String,
     /// What `spec()` returned.
     pub spec: ConnectorSpec,
+    /// How much of that the host believes, and what the operator granted it.
+    pub trust: Trust,
     pre: SourceConnectorPre<RunState>,
+}
+
+/// Whether the host believes what a connector's spec says about secrets and egress. Only the
+/// operator decides those for a component; the one exception is the Hex connector carried in the
+/// binary, whose spec is the host's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// The bundled Hex connector (origin `bundled:hex`). The settings its spec marks secret are
+    /// secrets even when written under `[settings]`, and the origin of its base-URL setting is
+    /// granted.
+    Bundled,
+    /// Any other component, whatever id it reports. Its secrets are the source file's `[secrets]`
+    /// table, and it reaches only the origins the source file's `[network]` table grants and
+    /// those below; its spec's secret flags and base-URL field grant nothing.
+    Component {
+        /// The origins the operator granted when installing it (`connectors install
+        /// --allow-origin`).
+        installed_origins: Vec<Origin>,
+    },
+}
+
+impl Connector {
+    /// The same component with the origins granted at its installation.
+    pub fn with_installed_origins(&self, origins: Vec<Origin>) -> Self {
+        Self {
+            trust: Trust::Component {
+                installed_origins: origins,
+            },
+            ..self.clone()
+        }
+    }
 }
 
 impl std::fmt::Debug for Connector {
@@ -399,6 +432,7 @@ impl std::fmt::Debug for Connector {
             .field("id", &self.spec.id)
             .field("version", &self.spec.version)
             .field("digest", &self.digest)
+            .field("trust", &self.trust)
             .finish()
     }
 }
@@ -492,13 +526,16 @@ impl Runtime {
             origin: origin.to_owned(),
             digest,
             spec: empty_spec(),
+            trust: Trust::Component {
+                installed_origins: Vec::new(),
+            },
             pre,
         };
         let observer = LogOnly {
             source: origin.to_owned(),
         };
         let sandbox = Sandbox {
-            policy: EgressPolicy::new(None, None, Duration::from_secs(1)),
+            policy: EgressPolicy::new(Vec::new(), None, Duration::from_secs(1)),
             limits: Limits {
                 deadline: Duration::from_secs(10),
                 ..Limits::default()
@@ -528,9 +565,13 @@ impl Runtime {
         Ok(connector)
     }
 
-    /// Loads the bundled Hex connector.
+    /// Loads the bundled Hex connector, the one connector whose spec the host trusts.
     pub async fn load_bundled_hex(&self) -> Result<Connector, LoadError> {
-        self.load("bundled:hex", BUNDLED_HEX_COMPONENT).await
+        let connector = self.load("bundled:hex", BUNDLED_HEX_COMPONENT).await?;
+        Ok(Connector {
+            trust: Trust::Bundled,
+            ..connector
+        })
     }
 
     fn compile(&self, origin: &str, digest: &str, bytes: &[u8]) -> Result<Component, LoadError> {

@@ -3,17 +3,30 @@
 //! ```toml
 //! name = "Hex - Analytics Projects"
 //! connector = "hex"                  # the bundled connector, or a path to a .wasm component
-//! [settings]
+//! [secrets]
 //! api_token = "${HEX_API_TOKEN}"     # ${VAR} is read from the environment
+//! [settings]
 //! base_url = "https://app.hex.tech/api/v1"
+//! [network]
+//! allow = ["https://hex.example.com"] # origins granted to the connector
 //! [cleanup]
 //! strategy = "immediate"
 //! ```
 //!
+//! The operator decides what is secret and where requests may go, never the connector. `[secrets]`
+//! never reach the connector, whatever its spec says: a connector may only ask, by name, that one
+//! be sent as its bearer credential. A connector reaches the origins `[network]` grants and those
+//! granted when it was installed, and nothing its spec names. The one exception is the bundled Hex
+//! connector, whose spec is the host's own ([`Trust::Bundled`]): a setting its spec marks secret
+//! is a secret even under `[settings]` (accepted with a note to move it), and the origin of its
+//! `base_url` is granted.
+//!
 //! Parsing happens in two steps. [`SourceFile::load`] reads the file and checks its shape. Then
 //! [`SourceFile::resolve`] checks the settings against the connector's spec (unknown keys,
 //! missing required fields, value kinds), expands `${VAR}`, applies defaults, and splits the
-//! secrets off, so that they reach the network policy and never the connector.
+//! secrets off, so that they reach the network policy and never the connector. No error quotes a
+//! value read from the environment (it quotes the reference as written), and a setting that
+//! carries a secret's value is refused.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,9 +34,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::bindings::{ConfigEntry, ConnectorSpec, FieldKind};
-use crate::http_policy::Origin;
+use crate::http_policy::{MIN_MASKED_SECRET_BYTES, Origin};
 use crate::inventory::{CleanupPolicy, CleanupStrategy};
-use crate::runtime::Limits;
+use crate::runtime::{Limits, Trust};
 use crate::secret::Secret;
 
 /// The bundled Hex connector's id, the default connector of a source.
@@ -57,6 +70,10 @@ struct RawSource {
     connector: String,
     #[serde(default)]
     settings: toml::Table,
+    #[serde(default)]
+    secrets: toml::Table,
+    #[serde(default)]
+    network: RawNetwork,
     schedule: Option<toml::Table>,
     #[serde(default)]
     cleanup: RawCleanup,
@@ -66,6 +83,13 @@ struct RawSource {
 
 fn default_connector() -> String {
     BUNDLED_HEX.to_owned()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    #[serde(default)]
+    allow: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -91,7 +115,8 @@ struct RawLimits {
 }
 
 /// A source file whose shape is valid; its settings are not yet checked against a connector.
-/// Its `Debug` shows the settings' names only: a credential may be written there literally.
+/// Its `Debug` shows the settings' and secrets' names only: a credential may be written there
+/// literally.
 #[derive(Clone)]
 pub struct SourceFile {
     /// The file it came from.
@@ -102,6 +127,10 @@ pub struct SourceFile {
     pub connector: ConnectorRef,
     /// The `[settings]` table, as written.
     settings: toml::Table,
+    /// The `[secrets]` table, as written.
+    secrets: toml::Table,
+    /// The origins the `[network]` table grants.
+    pub network: Vec<Origin>,
     /// The `[schedule]` table, as written (read by the scheduler).
     pub schedule: Option<toml::Table>,
     /// What to do with resources a successful run no longer sees.
@@ -117,6 +146,8 @@ impl std::fmt::Debug for SourceFile {
             .field("name", &self.name)
             .field("connector", &self.connector)
             .field("settings", &self.settings.keys().collect::<Vec<_>>())
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .field("network", &self.network)
             .field("schedule", &self.schedule)
             .field("cleanup", &self.cleanup)
             .field("limits", &self.limits)
@@ -131,10 +162,13 @@ pub struct ResolvedSource {
     pub name: String,
     /// Every non-secret setting, as the connector receives it.
     pub config: Vec<ConfigEntry>,
-    /// The origin outgoing requests may reach, when the connector has a base URL.
-    pub origin: Option<Origin>,
-    /// The credential the host adds to requests, when the connector declares one.
+    /// The origins outgoing requests may reach; none means no network at all.
+    pub allowed: Vec<Origin>,
+    /// The credential the host adds to requests, when the connector asks for one by name and the
+    /// source has a secret of that name.
     pub bearer: Option<Secret>,
+    /// One-line notes for the operator: forms that still work but should change.
+    pub notes: Vec<String>,
 }
 
 impl SourceFile {
@@ -179,92 +213,212 @@ impl SourceFile {
                 raw.connector
             )));
         };
+        let mut network = Vec::new();
+        for (i, text) in raw.network.allow.iter().enumerate() {
+            // Grants are literal (no `${VAR}`), so quoting one shows nothing secret.
+            let origin = Origin::grant(text).map_err(|e| {
+                error(format!(
+                    "`network.allow[{i}]`: `{text}` cannot be granted: {e}"
+                ))
+            })?;
+            if !network.contains(&origin) {
+                network.push(origin);
+            }
+        }
         Ok(Self {
             path: path.to_owned(),
             name: raw.name.trim().to_owned(),
             connector,
             settings: raw.settings,
+            secrets: raw.secrets,
+            network,
             schedule: raw.schedule,
             cleanup: cleanup_policy(raw.cleanup).map_err(error)?,
             limits: limits(raw.limits).map_err(error)?,
         })
     }
 
-    /// Checks the settings against `spec` and reads `${VAR}` references through `env`.
+    /// Checks the settings and secrets against `spec` and reads `${VAR}` references through
+    /// `env`. The spec's secret flags and base-URL field count only when `trust` is
+    /// [`Trust::Bundled`]; otherwise the operator's `[secrets]` and grants alone decide.
     pub fn resolve(
         &self,
         spec: &ConnectorSpec,
+        trust: &Trust,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<ResolvedSource, SourceError> {
         let error = |message: String| SourceError {
             path: self.path.clone(),
             message,
         };
+        let known = || {
+            spec.fields
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         for key in self.settings.keys() {
             if !spec.fields.iter().any(|f| &f.name == key) {
-                let known: Vec<&str> = spec.fields.iter().map(|f| f.name.as_str()).collect();
                 return Err(error(format!(
                     "unknown setting `settings.{key}`; the {} connector accepts: {}",
                     spec.id,
-                    known.join(", ")
+                    known()
                 )));
             }
         }
+        let bearer_field = spec.bearer_credential_field.as_deref();
+        // Each secret with the key it was written under, for messages.
+        let mut secrets: BTreeMap<&str, (String, Secret)> = BTreeMap::new();
+        for (name, value) in &self.secrets {
+            let key = format!("secrets.{name}");
+            if self.settings.contains_key(name) {
+                return Err(error(format!(
+                    "`{name}` is set both in [settings] and in [secrets]; keep it in [secrets] only"
+                )));
+            }
+            // A name the connector never mentions is a typo: the secret meant would be missing.
+            if !spec.fields.iter().any(|f| &f.name == name) && bearer_field != Some(name) {
+                return Err(error(format!(
+                    "unknown secret `{key}`; the {} connector's settings are: {}{}",
+                    spec.id,
+                    known(),
+                    bearer_field.map_or(String::new(), |f| format!(
+                        " (it asks for `{f}` as its bearer credential)"
+                    ))
+                )));
+            }
+            let toml::Value::String(written) = value else {
+                return Err(error(format!(
+                    "secret `{key}` must be a string, not a {}",
+                    value.type_str()
+                )));
+            };
+            let text = expand_env(&key, written, &env).map_err(&error)?;
+            if text.trim().is_empty() {
+                return Err(error(format!("secret `{key}` must not be empty")));
+            }
+            secrets.insert(name, (key, Secret::new(text)));
+        }
+        let mut notes = Vec::new();
+        for field in &spec.fields {
+            let Some(value) = self.settings.get(&field.name) else {
+                continue;
+            };
+            let bearer = bearer_field == Some(field.name.as_str());
+            if !(field.secret || bearer) {
+                continue;
+            }
+            let key = format!("settings.{}", field.name);
+            // A credential the operator put under [settings]: a component would be handed it.
+            if *trust != Trust::Bundled {
+                let why = if field.secret {
+                    "the connector marks it secret"
+                } else {
+                    "the connector asks for it as its bearer credential"
+                };
+                return Err(error(format!(
+                    "setting `{key}` is a credential ({why}): move it to [secrets], which the connector never sees; under [settings] it would be handed to the connector"
+                )));
+            }
+            let text = setting_text(&key, value, &env).map_err(&error)?;
+            notes.push(format!(
+                "{key}: move it to [secrets]; a credential under [settings] is accepted only for the bundled connector, and will not be for long"
+            ));
+            secrets.insert(&field.name, (key, Secret::new(text)));
+        }
+
         let mut values = BTreeMap::new();
-        let mut secrets = BTreeMap::new();
         let mut config = Vec::new();
         for field in &spec.fields {
+            if let Some((key, secret)) = secrets.get(field.name.as_str()) {
+                check_kind(key, field.kind, secret.expose(), None).map_err(&error)?;
+                continue;
+            }
             let key = format!("settings.{}", field.name);
-            let written = match self.settings.get(&field.name) {
-                Some(value) => Some(setting_text(&key, value, &env).map_err(&error)?),
-                None => None,
-            };
-            let value = match (written, &field.default_value) {
-                (Some(value), _) => value,
-                (None, Some(default)) if !field.secret => default.clone(),
+            let (value, written) = match (self.settings.get(&field.name), &field.default_value) {
+                (Some(raw), _) => {
+                    let value = setting_text(&key, raw, &env).map_err(&error)?;
+                    if let Some((name, _)) = secrets.iter().find(|(_, (_, s))| carries(&value, s)) {
+                        return Err(error(format!(
+                            "setting `{key}` carries the value of the secret `{name}`; settings are handed to the connector, so a secret may not be copied into one"
+                        )));
+                    }
+                    (value, as_written(raw))
+                }
+                (None, Some(default)) if !field.secret => (default.clone(), default.clone()),
                 (None, _) if field.required => {
-                    return Err(error(format!(
-                        "missing required setting `{key}` ({})",
-                        field.label
-                    )));
+                    let message = if field.secret || bearer_field == Some(field.name.as_str()) {
+                        format!(
+                            "missing required secret `secrets.{}` ({})",
+                            field.name, field.label
+                        )
+                    } else {
+                        format!("missing required setting `{key}` ({})", field.label)
+                    };
+                    return Err(error(message));
                 }
                 (None, _) => continue,
             };
-            check_kind(&key, field.kind, &value, field.secret).map_err(&error)?;
-            if field.secret {
-                secrets.insert(field.name.clone(), Secret::new(value));
-            } else {
-                values.insert(field.name.clone(), value.clone());
-                config.push(ConfigEntry {
-                    name: field.name.clone(),
-                    value,
-                });
+            check_kind(&key, field.kind, &value, Some(&written)).map_err(&error)?;
+            values.insert(field.name.as_str(), value.clone());
+            config.push(ConfigEntry {
+                name: field.name.clone(),
+                value,
+            });
+        }
+
+        let mut allowed = self.network.clone();
+        let mut grant = |origin: Origin| {
+            if !allowed.contains(&origin) {
+                allowed.push(origin);
+            }
+        };
+        match trust {
+            Trust::Bundled => {
+                if let Some(field) = &spec.base_url_field
+                    && let Some(url) = values.get(field.as_str())
+                {
+                    grant(
+                        Origin::of_url(url)
+                            .map_err(|e| error(format!("setting `settings.{field}`: {e}")))?,
+                    );
+                }
+            }
+            Trust::Component { installed_origins } => {
+                installed_origins.iter().cloned().for_each(grant);
             }
         }
-        let origin = match &spec.base_url_field {
-            Some(field) => match values.get(field) {
-                Some(url) => Some(
-                    Origin::of_url(url)
-                        .map_err(|e| error(format!("setting `settings.{field}`: {e}")))?,
-                ),
-                None => None,
-            },
+        let bearer = match bearer_field.and_then(|field| secrets.get(field)) {
+            Some((key, secret)) => {
+                check_bearer(key, secret).map_err(&error)?;
+                Some(secret.clone())
+            }
             None => None,
         };
-        let bearer = spec
-            .bearer_credential_field
-            .as_ref()
-            .and_then(|field| secrets.remove(field).map(|secret| (field, secret)));
-        if let Some((field, secret)) = &bearer {
-            check_bearer(&format!("settings.{field}"), secret).map_err(&error)?;
-        }
-        let bearer = bearer.map(|(_, secret)| secret);
         Ok(ResolvedSource {
             name: self.name.clone(),
             config,
-            origin,
+            allowed,
             bearer,
+            notes,
         })
+    }
+}
+
+/// Whether a setting's value carries `secret`: equals it, or contains it when the secret is long
+/// enough for that to be no coincidence.
+fn carries(value: &str, secret: &Secret) -> bool {
+    let secret = secret.expose();
+    !secret.is_empty()
+        && (value == secret || (secret.len() >= MIN_MASKED_SECRET_BYTES && value.contains(secret)))
+}
+
+/// A setting as the source file wrote it, `${VAR}` unexpanded: what an error may quote.
+fn as_written(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -349,12 +503,12 @@ fn expand_env(
     Ok(out)
 }
 
-/// Checks a value against its field's kind. Secret values are never quoted in the message.
-fn check_kind(key: &str, kind: FieldKind, value: &str, secret: bool) -> Result<(), String> {
-    let shown = if secret {
-        "the value".to_owned()
-    } else {
-        format!("`{value}`")
+/// Checks a value against its field's kind. `shown` is the value as the source file wrote it
+/// (`${VAR}` unexpanded), which is what a message quotes; a secret (`None`) is never quoted.
+fn check_kind(key: &str, kind: FieldKind, value: &str, shown: Option<&str>) -> Result<(), String> {
+    let shown = match shown {
+        Some(text) => format!("`{text}`"),
+        None => "the value (not shown: it is secret)".to_owned(),
     };
     match kind {
         FieldKind::Text if value.trim().is_empty() => {
@@ -371,9 +525,9 @@ fn check_kind(key: &str, kind: FieldKind, value: &str, secret: bool) -> Result<(
                 "setting `{key}` must be true or false, got {shown}"
             )),
         },
-        FieldKind::Url => Origin::of_url(value)
-            .map(drop)
-            .map_err(|e| format!("setting `{key}` must be an absolute http(s) URL: {e}")),
+        FieldKind::Url => Origin::of_url(value).map(drop).map_err(|e| {
+            format!("setting `{key}` must be an absolute http(s) URL, got {shown}: {e}")
+        }),
     }
 }
 
@@ -580,7 +734,7 @@ pub(crate) mod tests {
         )
         .unwrap();
         assert_eq!(file.connector, ConnectorRef::Id("hex".to_owned()));
-        let resolved = file.resolve(&spec(), env).unwrap();
+        let resolved = file.resolve(&spec(), &Trust::Bundled, env).unwrap();
         let config: Vec<(&str, &str)> = resolved
             .config
             .iter()
@@ -596,8 +750,14 @@ pub(crate) mod tests {
         );
         assert_eq!(resolved.bearer.unwrap().expose(), "hxtp_secret");
         assert_eq!(
-            resolved.origin.unwrap().to_string(),
-            "https://app.hex.tech:443"
+            resolved.allowed,
+            [Origin::grant("https://app.hex.tech").unwrap()]
+        );
+        assert_eq!(
+            resolved.notes,
+            [
+                "settings.api_token: move it to [secrets]; a credential under [settings] is accepted only for the bundled connector, and will not be for long"
+            ]
         );
     }
 
@@ -610,41 +770,282 @@ pub(crate) mod tests {
         assert!(unknown.contains("colour"), "{unknown}");
 
         let file = parse("name = \"x\"\n[settings]\napi_token = \"t\"\npage_sise = 5\n").unwrap();
-        let err = file.resolve(&spec(), env).unwrap_err().to_string();
+        let err = file
+            .resolve(&spec(), &Trust::Bundled, env)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("settings.page_sise"), "{err}");
 
         let file = parse("name = \"x\"\n").unwrap();
-        let err = file.resolve(&spec(), env).unwrap_err().to_string();
+        let err = file
+            .resolve(&spec(), &Trust::Bundled, env)
+            .unwrap_err()
+            .to_string();
         assert!(
-            err.contains("missing required setting `settings.api_token`"),
+            err.contains("missing required secret `secrets.api_token`"),
             "{err}"
         );
 
         let file =
             parse("name = \"x\"\n[settings]\napi_token = \"t\"\npage_size = \"many\"\n").unwrap();
-        let err = file.resolve(&spec(), env).unwrap_err().to_string();
+        let err = file
+            .resolve(&spec(), &Trust::Bundled, env)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("settings.page_size") && err.contains("integer"),
             "{err}"
         );
 
+        for ftp in ["ftp://x", "ftp://127.0.0.1:21/api/v1"] {
+            let file = parse(&format!(
+                "name = \"x\"\n[secrets]\napi_token = \"t\"\n[settings]\nbase_url = \"{ftp}\"\n"
+            ))
+            .unwrap();
+            let err = file
+                .resolve(&spec(), &Trust::Bundled, env)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("settings.base_url") && err.contains("only http and https"),
+                "{err}"
+            );
+        }
+    }
+
+    /// A spec that believed would take the token (`api_token` not secret) and send the bearer to
+    /// its author (`exfil_url` as its base-URL field).
+    fn hostile_spec() -> ConnectorSpec {
+        ConnectorSpec {
+            id: "hostile".to_owned(),
+            fields: vec![
+                field("api_token", FieldKind::Text, false, false, None),
+                field("password", FieldKind::Text, false, true, None),
+                field("base_url", FieldKind::Url, false, false, None),
+                field(
+                    "exfil_url",
+                    FieldKind::Url,
+                    false,
+                    false,
+                    Some("https://author.example"),
+                ),
+                field("note", FieldKind::Text, false, false, None),
+            ],
+            base_url_field: Some("exfil_url".to_owned()),
+            ..spec()
+        }
+    }
+
+    fn component(installed: &[&str]) -> Trust {
+        Trust::Component {
+            installed_origins: installed
+                .iter()
+                .map(|o| Origin::grant(o).unwrap())
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_operator_declares_the_secrets_of_a_component() {
+        let file = parse(
+            "name = \"x\"\nconnector = \"h.wasm\"\n[secrets]\napi_token = \"${HEX_API_TOKEN}\"\npassword = \"pw-literal\"\n[settings]\nbase_url = \"https://api.example.com\"\n",
+        )
+        .unwrap();
+        let resolved = file.resolve(&hostile_spec(), &component(&[]), env).unwrap();
+        let names: Vec<&str> = resolved.config.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["base_url", "exfil_url"]);
+        assert_eq!(resolved.bearer.unwrap().expose(), "hxtp_secret");
+        assert!(resolved.notes.is_empty());
+
+        for (setting, why) in [
+            ("api_token", "bearer credential"),
+            ("password", "marks it secret"),
+        ] {
+            let file = parse(&format!(
+                "name = \"x\"\n[settings]\n{setting} = \"${{HEX_API_TOKEN}}\"\n"
+            ))
+            .unwrap();
+            let err = file
+                .resolve(&hostile_spec(), &component(&[]), env)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!("settings.{setting}"))
+                    && err.contains(why)
+                    && err.contains("move it to [secrets]"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_component_reaches_only_what_the_operator_granted() {
         let file =
-            parse("name = \"x\"\n[settings]\napi_token = \"t\"\nbase_url = \"ftp://x\"\n").unwrap();
-        let err = file.resolve(&spec(), env).unwrap_err().to_string();
-        assert!(err.contains("settings.base_url"), "{err}");
+            parse("name = \"x\"\n[settings]\nbase_url = \"https://api.example.com/v1\"\n").unwrap();
+        let resolved = file.resolve(&hostile_spec(), &component(&[]), env).unwrap();
+        assert!(resolved.allowed.is_empty(), "{:?}", resolved.allowed);
+
+        let file = parse(
+            "name = \"x\"\n[network]\nallow = [\"https://api.example.com\", \"http://127.0.0.1:8080/\", \"https://api.example.com:443\"]\n",
+        )
+        .unwrap();
+        let resolved = file
+            .resolve(
+                &hostile_spec(),
+                &component(&["https://installed.example"]),
+                env,
+            )
+            .unwrap();
+        let allowed: Vec<String> = resolved.allowed.iter().map(Origin::to_string).collect();
+        assert_eq!(
+            allowed,
+            [
+                "https://api.example.com:443",
+                "http://127.0.0.1:8080",
+                "https://installed.example:443"
+            ]
+        );
+
+        // The bundled connector: its base URL's origin, and the [network] grants.
+        let file = parse(
+            "name = \"x\"\n[secrets]\napi_token = \"t\"\n[network]\nallow = [\"https://proxy.example\"]\n",
+        )
+        .unwrap();
+        let resolved = file.resolve(&spec(), &Trust::Bundled, env).unwrap();
+        let allowed: Vec<String> = resolved.allowed.iter().map(Origin::to_string).collect();
+        assert_eq!(
+            allowed,
+            ["https://proxy.example:443", "https://app.hex.tech:443"]
+        );
+    }
+
+    #[test]
+    fn network_grants_are_http_origins_named_by_their_index() {
+        for (grant, why) in [
+            ("ftp://127.0.0.1:21", "only http and https"),
+            ("https://api.example.com/v1", "without a path"),
+            ("api.example.com", "no scheme"),
+            ("https://user@api.example.com", "user information"),
+        ] {
+            let err = parse(&format!(
+                "name = \"x\"\n[network]\nallow = [\"https://ok.example\", \"{grant}\"]\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains("network.allow[1]") && err.contains(why),
+                "{grant}: {err}"
+            );
+        }
+        let err = parse("name = \"x\"\n[network]\ndeny = []\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("deny"), "{err}");
+    }
+
+    #[test]
+    fn unknown_duplicated_and_non_text_secrets_are_refused() {
+        for (text, expected) in [
+            (
+                "[secrets]\napi_tokn = \"t\"\n",
+                "unknown secret `secrets.api_tokn`",
+            ),
+            (
+                "[secrets]\napi_token = \"t\"\n[settings]\napi_token = \"t\"\n",
+                "both in [settings] and in [secrets]",
+            ),
+            ("[secrets]\napi_token = 42\n", "must be a string"),
+            ("[secrets]\napi_token = \" \"\n", "must not be empty"),
+        ] {
+            let file = parse(&format!("name = \"x\"\n{text}")).unwrap();
+            let err = file
+                .resolve(&spec(), &Trust::Bundled, env)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_setting_may_not_carry_a_secret() {
+        for (secrets, setting) in [
+            (
+                "[secrets]\napi_token = \"${HEX_API_TOKEN}\"\n",
+                "workspace_id = \"${HEX_API_TOKEN}\"",
+            ),
+            (
+                "[secrets]\napi_token = \"${HEX_API_TOKEN}\"\n",
+                "workspace_id = \"ws-${HEX_API_TOKEN}\"",
+            ),
+            (
+                "[secrets]\napi_token = \"hxtp_secret\"\n",
+                "workspace_id = \"hxtp_secret\"",
+            ),
+            // The deprecated form: the bundled connector's token under [settings].
+            (
+                "",
+                "api_token = \"${HEX_API_TOKEN}\"\npage_size = \"${HEX_API_TOKEN}\"",
+            ),
+        ] {
+            let file = parse(&format!("name = \"x\"\n{secrets}[settings]\n{setting}\n")).unwrap();
+            let err = file
+                .resolve(&spec(), &Trust::Bundled, env)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("secret `api_token`") && !err.contains("hxtp_secret"),
+                "{setting}: {err}"
+            );
+        }
+        // A short secret is only refused when a setting equals it: containing it is coincidence.
+        let file = parse(
+            "name = \"x\"\n[secrets]\napi_token = \"42\"\n[settings]\nworkspace_id = \"ws-42\"\n",
+        )
+        .unwrap();
+        assert!(file.resolve(&spec(), &Trust::Bundled, env).is_ok());
+    }
+
+    #[test]
+    fn errors_quote_the_reference_never_the_expanded_value() {
+        let env = |name: &str| match name {
+            "HEX_API_TOKEN" => Some("hxtp_secret".to_owned()),
+            _ => Some("hxtp_other_value".to_owned()),
+        };
+        for (setting, field) in [
+            ("page_size = \"${PAGE}\"", "settings.page_size"),
+            ("base_url = \"${BASE}\"", "settings.base_url"),
+            ("base_url = \"https://${HOST}:x/\"", "settings.base_url"),
+        ] {
+            let file = parse(&format!(
+                "name = \"x\"\n[secrets]\napi_token = \"${{HEX_API_TOKEN}}\"\n[settings]\n{setting}\n"
+            ))
+            .unwrap();
+            let err = file
+                .resolve(&spec(), &Trust::Bundled, env)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(field) && err.contains("${"), "{err}");
+            assert!(!err.contains("hxtp_"), "{err}");
+        }
     }
 
     #[test]
     fn a_missing_environment_variable_is_named_and_the_secret_never_quoted() {
         let file = parse("name = \"x\"\n[settings]\napi_token = \"${NOPE}\"\n").unwrap();
-        let err = file.resolve(&spec(), env).unwrap_err().to_string();
+        let err = file
+            .resolve(&spec(), &Trust::Bundled, env)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("`NOPE`") && err.contains("settings.api_token"),
             "{err}"
         );
 
         let file = parse("name = \"x\"\n[settings]\napi_token = \"   \"\n").unwrap();
-        let err = file.resolve(&spec(), env).unwrap_err().to_string();
+        let err = file
+            .resolve(&spec(), &Trust::Bundled, env)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("must not be empty"), "{err}");
     }
 
@@ -682,7 +1083,7 @@ pub(crate) mod tests {
             let file =
                 parse("name = \"x\"\n[settings]\napi_token = \"${HEX_API_TOKEN}\"\n").unwrap();
             let err = file
-                .resolve(&spec(), |_| Some(bad.to_owned()))
+                .resolve(&spec(), &Trust::Bundled, |_| Some(bad.to_owned()))
                 .unwrap_err()
                 .to_string();
             assert!(err.contains("settings.api_token"), "{err}");

@@ -75,7 +75,7 @@ fn source_file_errors_name_the_file_and_the_field_and_exit_2() {
         (
             "no-token.toml",
             "name = \"S\"\n[settings]\nbase_url = \"http://127.0.0.1:1/api/v1\"\n".to_owned(),
-            "settings.api_token",
+            "secrets.api_token",
         ),
         (
             "bad-url.toml",

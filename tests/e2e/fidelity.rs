@@ -479,7 +479,7 @@ fn expected_projects(
 /// so that defaults are the connector's own.
 fn source_text(name: &str, base_url: &str, settings: &str) -> String {
     format!(
-        "name = \"{name}\"\nconnector = \"hex\"\n\n[settings]\napi_token = \"${{HEX_API_TOKEN}}\"\nbase_url = \"{base_url}\"\n{settings}\n"
+        "name = \"{name}\"\nconnector = \"hex\"\n\n[secrets]\napi_token = \"${{HEX_API_TOKEN}}\"\n\n[settings]\nbase_url = \"{base_url}\"\n{settings}\n"
     )
 }
 

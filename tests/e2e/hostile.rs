@@ -7,16 +7,16 @@ use serde_json::Value;
 
 use crate::serve::{Daemon, finished_run, runs_of};
 use crate::stub::{Reply, Stub};
-use crate::support::{Host, Output, test_guest_source};
+use crate::support::{Host, Output, network_allow, test_guest_source};
 
 /// The credential every source here is given through `${GUEST_TOKEN}`.
 const GUEST_TOKEN: &str = "tok_guest_secret_991";
 
 fn run_guest(host: &Host, mode: &str, settings: &str, tables: &str) -> Output {
-    let settings = format!("token = \"${{GUEST_TOKEN}}\"\n{settings}");
+    let tables = format!("[secrets]\napi_token = \"${{GUEST_TOKEN}}\"\n{tables}");
     let source = host.source_file(
         "guest.toml",
-        &test_guest_source("Guest", mode, &settings, tables),
+        &test_guest_source("Guest", mode, settings, &tables),
     );
     host.run_with_env(
         &["--log", "info", "run", "--source", source.to_str().unwrap()],
@@ -144,7 +144,7 @@ fn the_guest_finds_no_credential_in_its_sandbox() {
         "snoop list .: denied",
         "snoop write /tmp/stolen: denied",
         "snoop tcp 127.0.0.1:80: denied",
-        "snoop config token: []",
+        "snoop config credentials: []",
     ] {
         assert!(log.contains(expected), "missing {expected:?}:\n{log}");
     }
@@ -166,7 +166,7 @@ fn the_guest_cannot_set_the_headers_the_host_owns() {
         &host,
         "set-auth",
         &format!("base_url = \"{}\"", upstream.url()),
-        "",
+        &network_allow(&[&upstream.url()]),
     );
     assert_eq!(output.code, 0, "{output:#?}");
     for header in [
@@ -214,7 +214,7 @@ fn an_echoing_server_does_not_hand_the_token_to_the_guest() {
         &host,
         "echo",
         &format!("base_url = \"{}\"", upstream.url()),
-        "",
+        &network_allow(&[&upstream.url()]),
     );
     assert_eq!(output.code, 0, "{output:#?}");
     let seen = upstream.requests();
@@ -267,8 +267,8 @@ fn egress_tricks_are_refused_on_the_request_actually_sent() {
         let output = run_guest(
             &host,
             "fetch",
-            &format!("base_url = \"http://localhost:{port}/\"\ntarget_url = \"{target}\""),
-            "",
+            &format!("target_url = \"{target}\""),
+            &network_allow(&[&format!("http://localhost:{port}")]),
         );
         assert_eq!(output.code, 3, "{trick}: {output:#?}");
         assert!(
@@ -294,12 +294,8 @@ fn a_redirect_to_another_origin_is_not_followed() {
     let output = run_guest(
         &host,
         "fetch",
-        &format!(
-            "base_url = \"{}\"\ntarget_url = \"{}start\"",
-            upstream.url(),
-            upstream.url()
-        ),
-        "",
+        &format!("target_url = \"{}start\"", upstream.url()),
+        &network_allow(&[&upstream.url()]),
     );
     assert_eq!(output.code, 3, "{output:#?}");
     assert!(

