@@ -161,6 +161,10 @@ pub struct RunArgs {
     /// Show what would change and what cleanup would remove, without writing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Let this run's cleanup remove more than the source's `max_removal_ratio` (by default half
+    /// of its resources), or all of them: for a source that really lost them.
+    #[arg(long)]
+    pub allow_mass_removal: bool,
 }
 
 /// Arguments of `resources`.
@@ -353,21 +357,29 @@ fn status(paths: &Paths, args: StatusArgs) -> Outcome {
                 println!("  schedule: {schedule}{state}");
                 println!("  next run: {}", s.next_run.as_deref().unwrap_or("-"));
                 match &s.last_run {
-                    Some(r) => println!(
-                        "  last run: {} {} at {} (added {}, updated {}, unchanged {}, removed {}){}",
-                        r.id,
-                        r.outcome,
-                        r.started_at,
-                        r.added,
-                        r.updated,
-                        r.unchanged,
-                        r.removed,
-                        if s.running {
-                            "; a run is in progress"
-                        } else {
-                            ""
+                    Some(r) => {
+                        println!(
+                            "  last run: {} {} at {} (added {}, updated {}, unchanged {}, removed {}){}",
+                            r.id,
+                            r.outcome,
+                            r.started_at,
+                            r.added,
+                            r.updated,
+                            r.unchanged,
+                            r.removed,
+                            if s.running {
+                                "; a run is in progress"
+                            } else {
+                                ""
+                            }
+                        );
+                        if let Some(error) = &r.error {
+                            println!("    error: {error}");
                         }
-                    ),
+                        if let Some(reason) = &r.cleanup_refused {
+                            println!("    cleanup refused: {reason}");
+                        }
+                    }
                     None => println!("  last run: never"),
                 }
             }
@@ -532,6 +544,7 @@ async fn run(context: &Context, args: RunArgs) -> Outcome {
         dry_run: args.dry_run,
         show_progress: true,
         scheduled_slot: None,
+        allow_mass_removal: args.allow_mass_removal,
     };
     match run::run_source(
         runtime,
@@ -598,13 +611,19 @@ pub fn report_text(report: &RunReport) -> String {
         text += &format!("  cleanup refused: {reason}\n");
     }
     if report.dry_run {
+        // What a refused cleanup would have removed is listed apart: the run would not remove it.
+        let remove = if s.cleanup_refused.is_some() {
+            "refused: would remove"
+        } else {
+            "would remove"
+        };
         for (label, uris) in [
-            ("add", &s.added_uris),
-            ("update", &s.updated_uris),
-            ("remove", &s.removed_uris),
+            ("would add", &s.added_uris),
+            ("would update", &s.updated_uris),
+            (remove, &s.removed_uris),
         ] {
             for uri in uris {
-                text += &format!("  would {label} {uri}\n");
+                text += &format!("  {label} {uri}\n");
             }
         }
     }

@@ -340,17 +340,22 @@ async fn scheduled_run(
     )
     .await
     {
-        Ok(report) => tracing::info!(
-            source = %name,
-            run = report.summary.run_id,
-            emitted = report.emitted,
-            added = report.summary.added,
-            updated = report.summary.updated,
-            unchanged = report.summary.unchanged,
-            removed = report.summary.removed,
-            cleanup_refused = report.summary.cleanup_refused.as_deref().unwrap_or(""),
-            "run succeeded"
-        ),
+        Ok(report) => {
+            tracing::info!(
+                source = %name,
+                run = report.summary.run_id,
+                emitted = report.emitted,
+                added = report.summary.added,
+                updated = report.summary.updated,
+                unchanged = report.summary.unchanged,
+                removed = report.summary.removed,
+                cleanup_refused = report.summary.cleanup_refused.as_deref().unwrap_or(""),
+                "run succeeded"
+            );
+            if let Some(reason) = &report.summary.cleanup_refused {
+                tracing::warn!(source = %name, run = report.summary.run_id, "cleanup refused: {reason}");
+            }
+        }
         Err(RunError::Busy(message)) => tracing::info!(source = %name, "run skipped: {message}"),
         Err(error) => tracing::error!(source = %name, "{error}"),
     }

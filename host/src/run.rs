@@ -39,6 +39,8 @@ pub struct RunOptions {
     pub show_progress: bool,
     /// The schedule slot this run stands for, when the scheduler started it.
     pub scheduled_slot: Option<Timestamp>,
+    /// Turn the cleanup's removal guard off for this run (`run --allow-mass-removal`).
+    pub allow_mass_removal: bool,
 }
 
 /// What a finished run did.
@@ -231,7 +233,12 @@ pub async fn run_source(
         });
     }
     let discovered = outcome.expect("failures returned above");
-    let merged = inventory.complete_run(run, Timestamp::now(), &file.cleanup, options.dry_run);
+    let cleanup = if options.allow_mass_removal {
+        file.cleanup.allowing_mass_removal()
+    } else {
+        file.cleanup
+    };
+    let merged = inventory.complete_run(run, Timestamp::now(), &cleanup, options.dry_run);
     tracing::debug!(source = %name, elapsed = ?clock.elapsed(), "the run is merged");
     let summary = match merged {
         Ok(summary) => summary,

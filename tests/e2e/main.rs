@@ -10,6 +10,7 @@ mod hostile;
 mod inventory;
 mod limits;
 mod redaction;
+mod safety;
 mod sandbox;
 mod serve;
 mod stub;

@@ -37,7 +37,7 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use serde::{Serialize, Serializer};
 
-pub use cleanup::{CleanupPolicy, CleanupStrategy};
+pub use cleanup::{CleanupPolicy, CleanupStrategy, DEFAULT_MAX_REMOVAL_RATIO, is_removal_ratio};
 
 /// How often [`Inventory::stage`] records a running run's progress in the inventory.
 const EMITTED_RECORD_INTERVAL: Duration = Duration::from_secs(1);
@@ -205,7 +205,8 @@ pub struct RunSummary {
     pub added_uris: Vec<String>,
     /// Filled for dry runs only, sorted.
     pub updated_uris: Vec<String>,
-    /// Filled for dry runs only, sorted.
+    /// Filled for dry runs only, sorted: what cleanup removes or, when it is refused, would have
+    /// removed.
     pub removed_uris: Vec<String>,
 }
 
@@ -378,8 +379,8 @@ pub enum InventoryError {
     },
     /// The cleanup guard is not a ratio.
     #[error(
-        "max_removal_ratio {ratio} of source '{source_name}' is not between 0 and 1; fix the \
-         source's cleanup settings"
+        "max_removal_ratio {ratio} of source '{source_name}' is not above 0 and at most 1; fix \
+         the source's cleanup settings"
     )]
     InvalidRemovalRatio { source_name: String, ratio: f64 },
 }

@@ -506,6 +506,69 @@ fn the_removal_guard_refuses_a_large_cleanup_and_allows_a_small_one() {
         matches!(result, Err(InventoryError::InvalidRemovalRatio { .. })),
         "{result:?}"
     );
+    // The same rule as source files: above 0, at most 1.
+    let zero = CleanupPolicy {
+        max_removal_ratio: Some(0.0),
+        ..guarded
+    };
+    let result = f.inventory.complete_run(run, day(4), &zero, false);
+    assert!(
+        matches!(result, Err(InventoryError::InvalidRemovalRatio { .. })),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn by_default_cleanup_removes_at_most_half_and_never_everything() {
+    let mut f = fixture();
+    f.run(HEX, day(1), &projects(0..10), &immediate());
+
+    // 6 of 10 is more than the default half: refused, nothing removed, the way out named.
+    let refused = f.run(HEX, day(2), &projects(0..4), &immediate());
+    assert_eq!(refused.removed, 0);
+    let reason = refused.cleanup_refused.expect("refused");
+    assert!(
+        reason.contains("6 of the 10")
+            && reason.contains("default max_removal_ratio of 0.5")
+            && reason.contains("max_removal_ratio = 1.0")
+            && reason.contains("--allow-mass-removal"),
+        "{reason}"
+    );
+    assert_eq!(f.uris(None).len(), 10);
+
+    // Exactly half is allowed.
+    let half = f.run(HEX, day(3), &projects(0..5), &immediate());
+    assert_eq!((half.removed, half.cleanup_refused), (5, None));
+
+    // A run that sees nothing at all would remove everything: refused whatever the ratio below
+    // 1, and a dry run lists what it would have removed.
+    let loose = CleanupPolicy {
+        max_removal_ratio: Some(0.99),
+        ..immediate()
+    };
+    let dry = f.run_with(HEX, day(4), &[], &loose, true);
+    assert_eq!(dry.removed, 0);
+    assert_eq!(
+        dry.removed_uris,
+        projects(0..5).into_iter().map(|p| p.uri).collect::<Vec<_>>()
+    );
+    let reason = dry.cleanup_refused.expect("refused");
+    assert!(reason.contains("remove all 5"), "{reason}");
+    let empty = f.run(HEX, day(4), &[], &loose);
+    assert_eq!((empty.removed, empty.cleanup_refused.is_some()), (0, true));
+    assert_eq!(f.uris(None).len(), 5);
+
+    // Opting out, for one run or in the source file, lets it through.
+    let allowed = f.run(HEX, day(5), &[], &immediate().allowing_mass_removal());
+    assert_eq!((allowed.removed, allowed.cleanup_refused), (5, None));
+    assert!(f.uris(None).is_empty());
+    f.run(OTHER, day(5), &projects(0..3), &immediate());
+    let off = CleanupPolicy {
+        max_removal_ratio: Some(1.0),
+        ..immediate()
+    };
+    let all = f.run(OTHER, day(6), &[], &off);
+    assert_eq!((all.removed, all.cleanup_refused), (3, None));
 }
 
 #[test]

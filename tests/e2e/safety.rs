@@ -1,0 +1,116 @@
+//! Issue 11's safety nets end to end, each test playing the attack first: a server that answers
+//! "200, nothing" must not empty the inventory; `serve` must not act on half a source file; a
+//! source that cannot even start under `serve` must leave a failed run; a tampered compiled
+//! component must not be loaded; and a run of another machine sharing the data volume must not be
+//! judged abandoned.
+
+use hex_sim::Faults;
+
+use crate::inventory::{
+    FIRST_RUN, assert_run, expected_uris, projects, resources_text, run, run_ok, runs, uris,
+    workspace_uri, write_source,
+};
+use crate::support::{Host, ReplaceableSim};
+
+#[test]
+fn an_empty_answer_does_not_empty_the_inventory() {
+    let ten = projects(111, 10);
+    let mut empty = ten.clone();
+    empty.projects.clear();
+    let host = Host::new();
+    let mut sim = ReplaceableSim::new(ten.clone(), Faults::default());
+    let sources = host.data_dir().with_file_name("sources");
+    std::fs::create_dir_all(&sources).unwrap();
+    let source = write_source(&host, "sources/hex.toml", "Hex", &sim, &ten, "", "");
+    run_ok(&host, &source, FIRST_RUN);
+    let before = resources_text(&host);
+
+    // The attack: Hex answers 200 with an empty `values` list. The workspace is still there, its
+    // 10 projects are not: cleanup would remove 10 of the 11 resources.
+    sim.replace(empty.clone(), Faults::default());
+    let project_uris: Vec<String> = expected_uris(&ten)
+        .into_iter()
+        .filter(|uri| *uri != workspace_uri(&ten))
+        .collect();
+
+    // A dry run shows the would-be removal and the refusal.
+    let dry = run(&host, &source, &["--dry-run"]);
+    assert_eq!(dry.code, 4, "{dry:#?}");
+    assert!(
+        dry.stdout
+            .contains("cleanup refused: cleanup would remove 10 of the 11"),
+        "{}",
+        dry.stdout
+    );
+    for uri in &project_uris {
+        assert!(
+            dry.stdout.contains(&format!("refused: would remove {uri}\n")),
+            "{}",
+            dry.stdout
+        );
+    }
+    assert_eq!(resources_text(&host), before, "a dry run wrote");
+
+    // The real run merges what it saw, removes nothing, exits 4 and says how to opt out.
+    let refused = run(&host, &source, &[]);
+    assert_eq!(refused.code, 4, "{refused:#?}");
+    assert!(
+        refused
+            .stdout
+            .contains("added 0, updated 1, unchanged 0, removed 0"),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        refused.stderr.contains("cleanup refused")
+            && refused.stderr.contains("--allow-mass-removal"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(uris(&host.resources(None)), expected_uris(&ten));
+    let latest = runs(&host, None).remove(0);
+    assert_run(&latest, "succeeded", [0, 1, 0, 0]);
+    let reason = latest["cleanup_refused"].as_str().expect("the reason");
+    assert!(
+        reason.contains("remove 10 of the 11")
+            && reason.contains("default max_removal_ratio of 0.5")
+            && reason.contains("max_removal_ratio = 1.0"),
+        "{reason}"
+    );
+
+    // `status` shows it too, as JSON and as text.
+    let status = host.run(&["status", "--json", "--sources", sources.to_str().unwrap()]);
+    assert_eq!(status.code, 0, "{status:#?}");
+    let status = status.json();
+    assert_eq!(status[0]["last_run"]["cleanup_refused"], reason, "{status:#}");
+    let text = host.run(&["status", "--sources", sources.to_str().unwrap()]);
+    assert!(
+        text.stdout.contains(&format!("cleanup refused: {reason}")),
+        "{}",
+        text.stdout
+    );
+
+    // The opt-outs: one run with --allow-mass-removal (dry, here), or max_removal_ratio = 1.0.
+    let dry = run(&host, &source, &["--dry-run", "--allow-mass-removal"]);
+    assert_eq!(dry.code, 0, "{dry:#?}");
+    assert!(
+        dry.stdout.contains("would be removed 10"),
+        "{}",
+        dry.stdout
+    );
+    let source = write_source(
+        &host,
+        "sources/hex.toml",
+        "Hex",
+        &sim,
+        &ten,
+        "",
+        "[cleanup]\nmax_removal_ratio = 1.0",
+    );
+    run_ok(&host, &source, "added 0, updated 0, unchanged 1, removed 10");
+    assert_eq!(
+        uris(&host.resources(None)),
+        expected_uris(&empty),
+        "only the workspace is left"
+    );
+}
