@@ -87,6 +87,10 @@ pub struct ServeArgs {
     /// How often to look for changed files and due runs, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     pub poll_ms: u64,
+    /// How long, in milliseconds, a new or changed source file must stay unchanged before it is
+    /// read, so that a file still being written is never acted on.
+    #[arg(long, default_value_t = 2000)]
+    pub settle_ms: u64,
     /// Seconds in-flight runs may take to finish after SIGINT/SIGTERM before they are cancelled.
     #[arg(long, default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
@@ -326,6 +330,7 @@ async fn serve(context: &Context, args: ServeArgs) -> Outcome {
         inventory: context.paths.inventory(),
         max_parallel: args.max_parallel,
         poll: std::time::Duration::from_millis(args.poll_ms.max(10)),
+        settle: std::time::Duration::from_millis(args.settle_ms),
         shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace_seconds),
     };
     match daemon::serve(context.runtime.clone(), options).await {

@@ -140,7 +140,11 @@ fn sponsors(resource: &Value) -> Vec<&str> {
 }
 
 /// Asserts a run record's outcome and change counts.
-pub(crate) fn assert_run(run: &Value, outcome: &str, [added, updated, unchanged, removed]: [u64; 4]) {
+pub(crate) fn assert_run(
+    run: &Value,
+    outcome: &str,
+    [added, updated, unchanged, removed]: [u64; 4],
+) {
     assert_eq!(run["outcome"], outcome, "{run:#}");
     let counts = ["added", "updated", "unchanged", "removed"].map(|k| run[k].as_u64().unwrap());
     assert_eq!(

@@ -4,13 +4,29 @@
 //! component must not be loaded; and a run of another machine sharing the data volume must not be
 //! judged abandoned.
 
+use std::io::Write;
+
 use hex_sim::Faults;
 
 use crate::inventory::{
     FIRST_RUN, assert_run, expected_uris, projects, resources_text, run, run_ok, runs, uris,
     workspace_uri, write_source,
 };
-use crate::support::{Host, ReplaceableSim};
+use crate::serve::{Daemon, finished_run, place, runs_of};
+use crate::support::{Host, ReplaceableSim, TEST_GUEST};
+
+/// A sources and a connectors directory for `serve`, the test guest installed as `test-guest`.
+fn serve_dirs(host: &Host) -> (std::path::PathBuf, std::path::PathBuf) {
+    let root = host.data_dir().with_file_name("serve");
+    let (sources, connectors) = (root.join("sources"), root.join("connectors"));
+    std::fs::create_dir_all(&sources).unwrap();
+    std::fs::create_dir_all(&connectors).unwrap();
+    place(
+        &connectors.join("test-guest.wasm"),
+        &std::fs::read(TEST_GUEST).unwrap(),
+    );
+    (sources, connectors)
+}
 
 #[test]
 fn an_empty_answer_does_not_empty_the_inventory() {
@@ -44,7 +60,8 @@ fn an_empty_answer_does_not_empty_the_inventory() {
     );
     for uri in &project_uris {
         assert!(
-            dry.stdout.contains(&format!("refused: would remove {uri}\n")),
+            dry.stdout
+                .contains(&format!("refused: would remove {uri}\n")),
             "{}",
             dry.stdout
         );
@@ -82,7 +99,10 @@ fn an_empty_answer_does_not_empty_the_inventory() {
     let status = host.run(&["status", "--json", "--sources", sources.to_str().unwrap()]);
     assert_eq!(status.code, 0, "{status:#?}");
     let status = status.json();
-    assert_eq!(status[0]["last_run"]["cleanup_refused"], reason, "{status:#}");
+    assert_eq!(
+        status[0]["last_run"]["cleanup_refused"], reason,
+        "{status:#}"
+    );
     let text = host.run(&["status", "--sources", sources.to_str().unwrap()]);
     assert!(
         text.stdout.contains(&format!("cleanup refused: {reason}")),
@@ -93,11 +113,7 @@ fn an_empty_answer_does_not_empty_the_inventory() {
     // The opt-outs: one run with --allow-mass-removal (dry, here), or max_removal_ratio = 1.0.
     let dry = run(&host, &source, &["--dry-run", "--allow-mass-removal"]);
     assert_eq!(dry.code, 0, "{dry:#?}");
-    assert!(
-        dry.stdout.contains("would be removed 10"),
-        "{}",
-        dry.stdout
-    );
+    assert!(dry.stdout.contains("would be removed 10"), "{}", dry.stdout);
     let source = write_source(
         &host,
         "sources/hex.toml",
@@ -107,10 +123,57 @@ fn an_empty_answer_does_not_empty_the_inventory() {
         "",
         "[cleanup]\nmax_removal_ratio = 1.0",
     );
-    run_ok(&host, &source, "added 0, updated 0, unchanged 1, removed 10");
+    run_ok(
+        &host,
+        &source,
+        "added 0, updated 0, unchanged 1, removed 10",
+    );
     assert_eq!(
         uris(&host.resources(None)),
         expected_uris(&empty),
         "only the workspace is left"
     );
+}
+
+#[test]
+fn serve_acts_only_on_a_source_file_once_it_has_settled() {
+    let host = Host::new();
+    let (sources, connectors) = serve_dirs(&host);
+    // A settle interval long enough that the test's second write surely falls within it.
+    let daemon = Daemon::start_with(&host, &sources, &connectors, &["--settle-ms", "3000"]);
+    daemon.wait_for_log("euno-host serve started");
+
+    // The attack: a source file written in two steps whose first half parses. It is a never-run
+    // hourly source, due at once, that would discover 3 items (the default count).
+    let file = sources.join("settle.toml");
+    std::fs::write(
+        &file,
+        "name = \"Settle\"\nconnector = \"test-guest\"\n\n[schedule]\nenabled = true\n\
+         hourly = { every_hours = 1 }\n\n[settings]\nmode = \"ok\"\n",
+    )
+    .unwrap();
+    daemon.wait_for_log("settle.toml is new or changed; waiting");
+    // The rest of the file, within the settle interval.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .unwrap()
+        .write_all(b"count = 7\n")
+        .unwrap();
+
+    let run = finished_run(&host, "Settle", &daemon);
+    assert_eq!(run["outcome"], "succeeded", "{run:#}");
+    assert_eq!(run["emitted"], 7, "the complete file ran: {run:#}");
+    assert_eq!(
+        runs_of(&host, "Settle").len(),
+        1,
+        "the first half never ran"
+    );
+    assert_eq!(
+        daemon.log().matches("source \"Settle\" added").count(),
+        1,
+        "{}",
+        daemon.log()
+    );
+    assert_eq!(daemon.terminate(), 0);
 }

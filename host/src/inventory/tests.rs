@@ -550,7 +550,10 @@ fn by_default_cleanup_removes_at_most_half_and_never_everything() {
     assert_eq!(dry.removed, 0);
     assert_eq!(
         dry.removed_uris,
-        projects(0..5).into_iter().map(|p| p.uri).collect::<Vec<_>>()
+        projects(0..5)
+            .into_iter()
+            .map(|p| p.uri)
+            .collect::<Vec<_>>()
     );
     let reason = dry.cleanup_refused.expect("refused");
     assert!(reason.contains("remove all 5"), "{reason}");
