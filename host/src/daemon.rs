@@ -19,7 +19,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::connectors::{ConnectorSet, Registry};
-use crate::inventory::{Inventory, RunRecord, format_timestamp};
+use crate::inventory::{ConnectorIdentity, Inventory, RunRecord, format_timestamp};
 use crate::run::{self, RunError, RunOptions};
 use crate::runtime::{Connector, Runtime};
 use crate::schedule::Schedule;
@@ -402,7 +402,15 @@ async fn scheduled_run(
         match resolve_connector(&runtime, &connectors, &file.connector).await {
             Ok(connector) => connector,
             Err(error) => {
-                tracing::error!(source = %name, "cannot run: {error}");
+                let known = ConnectorIdentity {
+                    id: match &file.connector {
+                        ConnectorRef::Id(id) => id.clone(),
+                        ConnectorRef::File(_) => String::new(),
+                    },
+                    version: String::new(),
+                    digest: String::new(),
+                };
+                record_unstarted(&db, &name, &known, slot, &format!("cannot run: {error}"));
                 return;
             }
         };
@@ -437,7 +445,33 @@ async fn scheduled_run(
             }
         }
         Err(RunError::Busy(message)) => tracing::info!(source = %name, "run skipped: {message}"),
+        Err(RunError::Source(error)) => record_unstarted(
+            &db,
+            &name,
+            &ConnectorIdentity::of(&connector),
+            slot,
+            &format!("cannot run: {error}"),
+        ),
         Err(error) => tracing::error!(source = %name, "{error}"),
+    }
+}
+
+/// Logs and records a scheduled run that could not start (its source does not resolve, its
+/// connector cannot be loaded), so that `runs` and `status` show why. The row stands for `slot`:
+/// the same unchanged problem is recorded once per slot, not on every poll.
+fn record_unstarted(
+    db: &Path,
+    source: &str,
+    connector: &ConnectorIdentity,
+    slot: Timestamp,
+    reason: &str,
+) {
+    tracing::error!(source, "{reason}");
+    let recorded = Inventory::open(db).and_then(|inventory| {
+        inventory.record_failed_run(source, connector, Timestamp::now(), reason, Some(slot))
+    });
+    if let Err(error) = recorded {
+        tracing::error!(source, "could not record the failed run: {error}");
     }
 }
 

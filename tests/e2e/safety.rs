@@ -12,7 +12,7 @@ use crate::inventory::{
     FIRST_RUN, assert_run, expected_uris, projects, resources_text, run, run_ok, runs, uris,
     workspace_uri, write_source,
 };
-use crate::serve::{Daemon, finished_run, place, runs_of};
+use crate::serve::{Daemon, HOURLY, finished_run, guest_source, place, runs_of};
 use crate::support::{Host, ReplaceableSim, TEST_GUEST};
 
 /// A sources and a connectors directory for `serve`, the test guest installed as `test-guest`.
@@ -175,5 +175,97 @@ fn serve_acts_only_on_a_source_file_once_it_has_settled() {
         "{}",
         daemon.log()
     );
+    assert_eq!(daemon.terminate(), 0);
+}
+
+#[test]
+fn a_source_that_cannot_start_under_serve_leaves_one_failed_run_per_slot() {
+    let host = Host::new();
+    let (sources, connectors) = serve_dirs(&host);
+    // The attack: sources that never get as far as a run. Before, `serve` logged them and
+    // recorded nothing: `runs` had no trace and `status` said "never".
+    std::fs::write(
+        sources.join("unset.toml"),
+        guest_source(
+            "Unset",
+            "token = \"${EUNO_TEST_VARIABLE_NOBODY_SETS}\"",
+            HOURLY,
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        sources.join("unknown.toml"),
+        format!("name = \"Unknown\"\nconnector = \"no-such-connector\"\n[schedule]\n{HOURLY}\n"),
+    )
+    .unwrap();
+    let daemon = Daemon::start(&host, &sources, &connectors);
+
+    let unset = finished_run(&host, "Unset", &daemon);
+    assert_eq!(unset["outcome"], "failed", "{unset:#}");
+    let error = unset["error"].as_str().unwrap();
+    assert!(
+        error.contains("unset.toml")
+            && error.contains("EUNO_TEST_VARIABLE_NOBODY_SETS")
+            && error.contains("not set"),
+        "{error}"
+    );
+    assert_eq!(unset["connector_id"], "test-guest", "{unset:#}");
+    assert!(unset["scheduled_slot"].is_string(), "{unset:#}");
+
+    let unknown = finished_run(&host, "Unknown", &daemon);
+    assert_eq!(unknown["outcome"], "failed", "{unknown:#}");
+    assert!(
+        unknown["error"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-connector"),
+        "{unknown:#}"
+    );
+    assert_eq!(
+        (&unknown["connector_id"], &unknown["connector_digest"]),
+        (&"no-such-connector".into(), &"".into())
+    );
+    assert!(
+        daemon.log().contains("EUNO_TEST_VARIABLE_NOBODY_SETS"),
+        "{}",
+        daemon.log()
+    );
+
+    // `status` shows the failure, and the slot is used up: next run in an hour.
+    let status = host.run(&["status", "--json", "--sources", sources.to_str().unwrap()]);
+    assert_eq!(status.code, 0, "{status:#?}");
+    let status = status.json();
+    let unset_status = status
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Unset")
+        .unwrap();
+    assert_eq!(unset_status["last_run"]["error"], error, "{status:#}");
+    let slot: jiff::Timestamp = unset["scheduled_slot"].as_str().unwrap().parse().unwrap();
+    let next: jiff::Timestamp = unset_status["next_run"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        next,
+        slot + jiff::SignedDuration::from_hours(1),
+        "{status:#}"
+    );
+    let text = host.run(&["status", "--sources", sources.to_str().unwrap()]);
+    assert!(
+        text.stdout.contains(&format!("error: {error}")),
+        "{}",
+        text.stdout
+    );
+
+    // Many polls later (a new source settles and runs meanwhile), still one failed run each:
+    // the same unchanged problem is recorded once per slot, not on every poll.
+    std::fs::write(
+        sources.join("later.toml"),
+        guest_source("Later", "mode = \"ok\"", HOURLY),
+    )
+    .unwrap();
+    let later = finished_run(&host, "Later", &daemon);
+    assert_eq!(later["outcome"], "succeeded", "{later:#}");
+    assert_eq!(runs_of(&host, "Unset").len(), 1);
+    assert_eq!(runs_of(&host, "Unknown").len(), 1);
     assert_eq!(daemon.terminate(), 0);
 }

@@ -488,6 +488,46 @@ impl Inventory {
         Ok(run)
     }
 
+    /// Records a run of `source` that failed before it could begin: the source could not be
+    /// resolved (a `${VAR}` that is not set, a bad setting) or its connector could not be loaded.
+    /// Nothing is staged or changed; the row makes the failure visible in `runs` and `status`
+    /// and, with `scheduled_slot`, stands for that slot like any scheduled run. `connector` holds
+    /// what is known of the connector (empty strings for the rest).
+    pub fn record_failed_run(
+        &self,
+        source: &str,
+        connector: &ConnectorIdentity,
+        at: Timestamp,
+        error: &str,
+        scheduled_slot: Option<Timestamp>,
+    ) -> Result<RunId, InventoryError> {
+        let err = failed(
+            &self.path,
+            format!("recording a failed run of source '{source}'"),
+        );
+        self.conn
+            .execute(
+                "INSERT INTO runs (source, connector_id, connector_version, connector_digest,
+                                   started_at, finished_at, outcome, pid, host, error,
+                                   scheduled_slot)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10)",
+                rusqlite::params![
+                    source,
+                    &connector.id,
+                    &connector.version,
+                    &connector.digest,
+                    at.as_millisecond(),
+                    RunOutcome::Failed,
+                    std::process::id(),
+                    &self.host,
+                    error,
+                    scheduled_slot.map(Timestamp::as_millisecond),
+                ],
+            )
+            .map_err(&err)?;
+        Ok(RunId(self.conn.last_insert_rowid()))
+    }
+
     /// The run of `source` in progress, if any, whatever process owns it; its `pid` and `host`
     /// say who. A run whose process died stays here until [`Inventory::open`] or
     /// [`Inventory::begin_run`] on its host notices.

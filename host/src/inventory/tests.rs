@@ -819,3 +819,46 @@ fn an_inventory_of_schema_3_upgrades_without_marking_its_resources_updated() {
     let other = f.run(HEX, day(2), &[changed], &immediate());
     assert_eq!((other.added, other.updated, other.unchanged), (0, 1, 0));
 }
+
+#[test]
+fn a_run_that_could_not_start_is_recorded_as_failed_and_stands_for_its_slot() {
+    let mut f = fixture();
+    f.run(HEX, day(1), &projects(0..3), &immediate());
+    let before = f.inventory.resources(None).expect("resources");
+    let unknown = ConnectorIdentity {
+        id: "hex".into(),
+        version: String::new(),
+        digest: String::new(),
+    };
+    let reason = "hex.toml: setting `settings.api_token` refers to the environment variable \
+                  `HEX_API_TOKEN`, which is not set";
+    let run = f
+        .inventory
+        .record_failed_run(HEX, &unknown, day(2), reason, Some(day(2)))
+        .expect("record");
+    let recorded = f.inventory.last_run(HEX).expect("last run").expect("a run");
+    assert_eq!(
+        (
+            recorded.id,
+            recorded.outcome,
+            recorded.error.as_deref(),
+            recorded.finished_at,
+            recorded.scheduled_slot,
+            recorded.connector_version.as_str(),
+        ),
+        (
+            run.0,
+            RunOutcome::Failed,
+            Some(reason),
+            Some(day(2)),
+            Some(day(2)),
+            ""
+        )
+    );
+    assert_eq!(
+        f.inventory.last_scheduled_slot(HEX).expect("slot"),
+        Some(day(2))
+    );
+    assert_eq!(f.inventory.resources(None).expect("resources"), before);
+    assert_eq!(f.inventory.running_run(HEX).expect("running"), None);
+}
