@@ -13,7 +13,7 @@ use crate::inventory::{
     workspace_uri, write_source,
 };
 use crate::serve::{Daemon, HOURLY, finished_run, guest_source, place, runs_of};
-use crate::support::{Host, ReplaceableSim, TEST_GUEST};
+use crate::support::{Host, ReplaceableSim, TEST_GUEST, test_guest_source};
 
 /// A sources and a connectors directory for `serve`, the test guest installed as `test-guest`.
 fn serve_dirs(host: &Host) -> (std::path::PathBuf, std::path::PathBuf) {
@@ -268,4 +268,100 @@ fn a_source_that_cannot_start_under_serve_leaves_one_failed_run_per_slot() {
     assert_eq!(runs_of(&host, "Unset").len(), 1);
     assert_eq!(runs_of(&host, "Unknown").len(), 1);
     assert_eq!(daemon.terminate(), 0);
+}
+
+/// The compiled components in the cache, by file name.
+fn cached_artifacts(host: &Host) -> Vec<std::path::PathBuf> {
+    let dir = host.data_dir().join("cache").join("wasmtime-48.0.8");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|ext| ext == "cwasm"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_tampered_compiled_component_is_compiled_again_not_loaded() {
+    let host = Host::new();
+    let source = host.source_file(
+        "guest.toml",
+        &test_guest_source("Guest", "ok", "count = 4", ""),
+    );
+    let run_guest = || host.run(&["run", "--source", source.to_str().unwrap()]);
+    let first = run_guest();
+    assert_eq!(first.code, 0, "{first:#?}");
+    // `spec` compiles (and caches) the bundled Hex connector too.
+    assert_eq!(host.run(&["spec"]).code, 0);
+    let guest_digest = crate::serve::digest(&std::fs::read(TEST_GUEST).unwrap());
+    let artifacts = cached_artifacts(&host);
+    assert_eq!(artifacts.len(), 2, "{artifacts:?}");
+    let (guest, hex): (Vec<_>, Vec<_>) = artifacts.into_iter().partition(|p| {
+        p.file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with(&guest_digest)
+    });
+    let (guest, hex) = (&guest[0], &hex[0]);
+
+    // The attack, twice: another component's compiled code renamed into place (loaded as is, the
+    // Hex connector's code would run as the test guest), and a flipped byte.
+    let flip = |path: &std::path::Path| {
+        let mut bytes = std::fs::read(path).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x40;
+        std::fs::write(path, bytes).unwrap();
+    };
+    let tampered: [(&str, Box<dyn Fn()>); 2] = [
+        (
+            "another component's artifact",
+            Box::new(|| {
+                std::fs::copy(hex, guest).unwrap();
+            }),
+        ),
+        ("a flipped byte", Box::new(|| flip(guest))),
+    ];
+    for (what, tamper) in tampered {
+        tamper();
+        let run = run_guest();
+        assert_eq!(run.code, 0, "{what}: {run:#?}");
+        assert!(
+            run.stderr.contains("failed its integrity check")
+                && run
+                    .stderr
+                    .contains(guest.file_name().unwrap().to_str().unwrap()),
+            "{what}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stdout.contains("discovered 4 resources"),
+            "{what}: {}",
+            run.stdout
+        );
+        let latest = runs(&host, Some("Guest")).remove(0);
+        assert_eq!(
+            (
+                &latest["outcome"],
+                &latest["connector_id"],
+                &latest["emitted"]
+            ),
+            (&"succeeded".into(), &"test-guest".into(), &4.into()),
+            "{what}"
+        );
+        // The cache was written again, sealed: the next run loads it without a word.
+        let again = run_guest();
+        assert_eq!(again.code, 0, "{what}: {again:#?}");
+        assert!(
+            !again.stderr.contains("integrity"),
+            "{what}: {}",
+            again.stderr
+        );
+    }
+
+    // The key that seals the cache is the data directory's own, readable by its owner only.
+    use std::os::unix::fs::PermissionsExt;
+    let key = std::fs::metadata(host.data_dir().join("cache").join("key")).unwrap();
+    assert_eq!(key.permissions().mode() & 0o777, 0o600);
 }

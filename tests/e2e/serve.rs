@@ -16,7 +16,7 @@ use crate::support::{EUNO_HOST, Host, TEST_GUEST};
 /// assertion: a bound so that a broken daemon fails the test instead of hanging it.
 const PATIENCE: Duration = Duration::from_secs(60);
 
-fn digest(bytes: &[u8]) -> String {
+pub(crate) fn digest(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
