@@ -810,7 +810,7 @@ fn remove_source(paths: &Paths, name: &str) -> Outcome {
         }
         Err(e) => return Outcome::Internal(e.to_string()),
     }
-    match inventory.remove_source(name) {
+    match inventory.remove_source(name, jiff::Timestamp::now()) {
         Ok(removed) => {
             println!(
                 "Source \"{name}\" removed; {removed} resources no longer sponsored by any source were removed"

@@ -365,3 +365,73 @@ fn a_tampered_compiled_component_is_compiled_again_not_loaded() {
     let key = std::fs::metadata(host.data_dir().join("cache").join("key")).unwrap();
     assert_eq!(key.permissions().mode() & 0o777, 0o600);
 }
+
+#[test]
+fn a_live_run_of_another_machine_sharing_the_volume_is_not_abandoned() {
+    let host = Host::new();
+    let source = host.source_file(
+        "shared.toml",
+        &test_guest_source("Shared", "ok", "count = 2", ""),
+    );
+    let run_shared = || host.run(&["run", "--source", source.to_str().unwrap()]);
+    let first = run_shared();
+    assert_eq!(first.code, 0, "{first:#?}");
+    let mine = runs(&host, Some("Shared")).remove(0);
+    assert!(
+        mine["machine"].as_str().is_some_and(|m| !m.is_empty()) && mine["heartbeat_at"].is_string(),
+        "runs record their machine and heartbeat: {mine:#}"
+    );
+
+    // The attack: a second machine sharing the data volume is running the source. Its row has
+    // this host's name (containers on several hosts often share one) and a pid that does not
+    // exist here; only its machine identity and its fresh heartbeat tell it apart.
+    let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_eq!(mine["host"], host_name.as_str());
+    const ELSEWHERE_PID: u32 = 2_147_483_646;
+    let db = rusqlite::Connection::open(host.data_dir().join("inventory.sqlite3")).unwrap();
+    db.execute(
+        "INSERT INTO runs (source, connector_id, connector_version, connector_digest, started_at,
+                           outcome, pid, host, machine, run_token, heartbeat_at)
+         VALUES ('Shared', 'test-guest', '0.1.0', '', ?1, 'running', ?2, ?3,
+                 'boot 0e1f-another-machine pid:[4026531836]', '00112233445566778899aabbccddeeff',
+                 ?1)",
+        (
+            jiff::Timestamp::now().as_millisecond(),
+            ELSEWHERE_PID,
+            &host_name,
+        ),
+    )
+    .unwrap();
+
+    // A run here is refused as busy; the other machine's run stays running.
+    let busy = run_shared();
+    assert_eq!(busy.code, 3, "{busy:#?}");
+    assert!(
+        busy.stderr.contains("in progress") && busy.stderr.contains(&ELSEWHERE_PID.to_string()),
+        "{}",
+        busy.stderr
+    );
+    let history = runs(&host, Some("Shared"));
+    assert_eq!(history.len(), 2, "{history:#?}");
+    assert_eq!(history[0]["outcome"], "running", "{:#}", history[0]);
+
+    // Once its heartbeat is older than the timeout (60 s), it is taken for dead.
+    db.execute(
+        "UPDATE runs SET heartbeat_at = heartbeat_at - 120000 WHERE pid = ?1",
+        [ELSEWHERE_PID],
+    )
+    .unwrap();
+    let next = run_shared();
+    assert_eq!(next.code, 0, "{next:#?}");
+    let history = runs(&host, Some("Shared"));
+    assert_eq!(history[0]["outcome"], "succeeded", "{:#}", history[0]);
+    assert_eq!(history[1]["outcome"], "abandoned", "{:#}", history[1]);
+    let error = history[1]["error"].as_str().unwrap();
+    assert!(
+        error.contains("no heartbeat") && error.contains("nothing it reported was kept"),
+        "{error}"
+    );
+}
