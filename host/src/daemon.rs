@@ -2,10 +2,10 @@
 //! connector components as they change, and shuts down gracefully.
 //!
 //! Three loops share the work. The scheduling loop wakes every poll interval, rereads changed
-//! source files once they have settled (see [`SourceDir`]) and starts the runs that are due. The connectors loop rescans the connectors
-//! directory and compiles new components off the scheduling path, publishing a new
-//! [`ConnectorSet`] only once a component has been validated. Each run is its own task, bounded by
-//! `--max-parallel`, holding the connector it started with.
+//! source files once they have settled (see [`SourceDir`]) and starts the runs that are due. The
+//! connectors loop rescans the connectors directory and compiles new components off the
+//! scheduling path, publishing a new [`ConnectorSet`] only once a component has been validated.
+//! Each run is its own task, bounded by `--max-parallel`, holding the connector it started with.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

@@ -1100,7 +1100,9 @@ fn abandon_dead_runs(
     for (run, pid, owner_host, owner_machine, heartbeat) in runs.collect::<Result<Vec<_>, _>>()? {
         let here = match &owner_machine {
             Some(owner) => owner == machine,
-            None => owner_host == host,
+            // Recorded before machine identities: the host name is all there is, and an
+            // unreadable one tells nothing.
+            None => owner_host == host && host != "unknown",
         };
         let silent_for = now
             .zip(heartbeat)

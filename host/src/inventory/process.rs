@@ -10,8 +10,8 @@
 use sha2::{Digest, Sha256};
 
 /// The name of this machine, as recorded on run rows. Read from the kernel rather than through a
-/// new dependency; a machine whose name cannot be read is `unknown`, which only means its dead
-/// runs are never reclaimed automatically.
+/// new dependency; a machine whose name cannot be read is `unknown` (and its runs are judged by
+/// heartbeat only: see [`machine_id`]).
 pub(super) fn host_name() -> String {
     ["/proc/sys/kernel/hostname", "/etc/hostname"]
         .iter()
@@ -26,7 +26,8 @@ pub(super) fn host_name() -> String {
 /// This machine and pid namespace, as recorded on run rows: the kernel's boot id (random at every
 /// boot, so distinct across machines and reboots) and the pid namespace, so that two owners with
 /// the same identity can compare pids. Where these cannot be read (not Linux), the host name
-/// stands in, which is as good as the host name alone was.
+/// stands in, which is as good as the host name alone was; without a host name either, the
+/// identity is this process's own, so that no other process ever judges its run by pid.
 pub(super) fn machine_id() -> String {
     let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
         .ok()
@@ -36,7 +37,10 @@ pub(super) fn machine_id() -> String {
     let pid_namespace = std::fs::read_link("/proc/self/ns/pid").ok();
     match (boot, pid_namespace) {
         (Some(boot), Some(namespace)) => format!("boot {boot} {}", namespace.display()),
-        _ => format!("host {}", host_name()),
+        _ => match host_name() {
+            name if name != "unknown" => format!("host {name}"),
+            _ => format!("unknown host, process {}", std::process::id()),
+        },
     }
 }
 
@@ -60,9 +64,9 @@ pub(super) fn run_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Whether process `pid` on this machine, in this pid namespace, still exists. When it cannot be told, the answer is "alive":
-/// wrongly abandoning a live run would let two runs of one source race, while wrongly keeping a
-/// dead one only blocks that source until someone looks.
+/// Whether process `pid` on this machine, in this pid namespace, still exists. When it cannot be
+/// told, the answer is "alive": wrongly abandoning a live run would let two runs of one source
+/// race, while wrongly keeping a dead one only blocks that source until its heartbeat goes stale.
 ///
 /// A recycled pid makes a dead run look alive; that is the same safe side.
 pub(super) fn is_alive(pid: u32) -> bool {
