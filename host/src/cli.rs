@@ -94,6 +94,10 @@ pub struct ServeArgs {
     /// How often to look for changed files and due runs, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     pub poll_ms: u64,
+    /// How long, in milliseconds, a new or changed source file must stay unchanged before it is
+    /// read, so that a file still being written is never acted on.
+    #[arg(long, default_value_t = 2000)]
+    pub settle_ms: u64,
     /// Seconds in-flight runs may take to finish after SIGINT/SIGTERM before they are cancelled.
     #[arg(long, default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
@@ -177,6 +181,10 @@ pub struct RunArgs {
     /// Show what would change and what cleanup would remove, without writing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Let this run's cleanup remove more than the source's `max_removal_ratio` (by default half
+    /// of its resources), or all of them: for a source that really lost them.
+    #[arg(long)]
+    pub allow_mass_removal: bool,
 }
 
 /// Arguments of `resources`.
@@ -342,6 +350,7 @@ async fn serve(context: &Context, args: ServeArgs) -> Outcome {
         inventory: context.paths.inventory(),
         max_parallel: args.max_parallel,
         poll: std::time::Duration::from_millis(args.poll_ms.max(10)),
+        settle: std::time::Duration::from_millis(args.settle_ms),
         shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace_seconds),
     };
     match daemon::serve(context.runtime.clone(), options).await {
@@ -388,7 +397,13 @@ fn status(paths: &Paths, args: StatusArgs) -> Outcome {
                             } else {
                                 ""
                             }
-                        )
+                        );
+                        if let Some(error) = &r.error {
+                            text += &format!("    error: {}\n", inert(error));
+                        }
+                        if let Some(reason) = &r.cleanup_refused {
+                            text += &format!("    cleanup refused: {}\n", inert(reason));
+                        }
                     }
                     None => text += "  last run: never\n",
                 }
@@ -629,6 +644,7 @@ async fn run(context: &Context, args: RunArgs) -> Outcome {
         dry_run: args.dry_run,
         show_progress: true,
         scheduled_slot: None,
+        allow_mass_removal: args.allow_mass_removal,
     };
     match run::run_source(
         runtime,
@@ -706,13 +722,19 @@ pub fn report_text(report: &RunReport) -> String {
         text += &format!("  warning: {}\n", inert(warning));
     }
     if report.dry_run {
+        // What a refused cleanup would have removed is listed apart: the run would not remove it.
+        let remove = if s.cleanup_refused.is_some() {
+            "refused: would remove"
+        } else {
+            "would remove"
+        };
         for (label, uris) in [
-            ("add", &s.added_uris),
-            ("update", &s.updated_uris),
-            ("remove", &s.removed_uris),
+            ("would add", &s.added_uris),
+            ("would update", &s.updated_uris),
+            (remove, &s.removed_uris),
         ] {
             for uri in uris {
-                text += &format!("  would {label} {}\n", inert(uri));
+                text += &format!("  {label} {}\n", inert(uri));
             }
         }
     }
@@ -898,7 +920,7 @@ fn remove_source(paths: &Paths, name: &str) -> Outcome {
         }
         Err(e) => return Outcome::Internal(e.to_string()),
     }
-    match inventory.remove_source(name) {
+    match inventory.remove_source(name, jiff::Timestamp::now()) {
         Ok(removed) => show(
             &format!(
                 "Source \"{}\" removed; {removed} resources no longer sponsored by any source were removed\n",

@@ -51,6 +51,7 @@ pub async fn demo(runtime: &Runtime, paths: &Paths, args: DemoArgs) -> Outcome {
         dry_run: false,
         show_progress: true,
         scheduled_slot: None,
+        allow_mass_removal: false,
     };
     match run::run_source(
         runtime,

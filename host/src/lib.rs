@@ -6,6 +6,7 @@
 //!
 //! - [`bindings`]: the WIT contract as Rust types.
 //! - [`runtime`]: engine, linker, the per-call sandbox and its limits.
+//! - [`compile_cache`]: compiled components cached under the data directory, sealed with a MAC.
 //! - [`budget`]: the output budgets of a call (resources, batch, string and log sizes).
 //! - [`http_policy`]: the network policy checked on every outgoing request.
 //! - [`source`]: source files, validated against a connector's spec.
@@ -20,6 +21,7 @@
 pub mod bindings;
 pub mod budget;
 pub mod cli;
+pub mod compile_cache;
 pub mod connectors;
 pub mod daemon;
 pub mod demo;

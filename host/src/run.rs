@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
@@ -23,8 +23,8 @@ use crate::bindings::{ConnectorError, LogLevel, Property, PropertyValue, Resourc
 use crate::budget::cut_text;
 use crate::http_policy::EgressPolicy;
 use crate::inventory::{
-    ConnectorIdentity, Inventory, InventoryError, NewResource, PropertiesJson, RunId, RunSummary,
-    format_timestamp,
+    ConnectorIdentity, HEARTBEAT_INTERVAL, Inventory, InventoryError, NewResource, PropertiesJson,
+    RunId, RunSummary, format_timestamp,
 };
 use crate::runtime::{CallError, Connector, Observer, Runtime, Sandbox, log_guest_line};
 use crate::source::{ResolvedSource, SourceError, SourceFile};
@@ -51,6 +51,8 @@ pub struct RunOptions {
     pub show_progress: bool,
     /// The schedule slot this run stands for, when the scheduler started it.
     pub scheduled_slot: Option<Timestamp>,
+    /// Turn the cleanup's removal guard off for this run (`run --allow-mass-removal`).
+    pub allow_mass_removal: bool,
 }
 
 /// What a finished run did.
@@ -200,6 +202,10 @@ pub async fn run_source(
             InventoryError::RunInProgress { .. } => RunError::Busy(error.to_string()),
             error => inventory_error(error),
         })?;
+    // Kept until the run is recorded as finished, whichever way: then it stops.
+    let _heartbeat = inventory
+        .run_token(run)
+        .map(|token| spawn_heartbeat(db_path.to_owned(), run, token, HEARTBEAT_INTERVAL));
     if let Some(slot) = options.scheduled_slot {
         inventory
             .set_scheduled_slot(run, slot)
@@ -292,7 +298,12 @@ pub async fn run_source(
         });
     }
     let discovered = outcome.expect("failures returned above");
-    let merged = inventory.complete_run(run, Timestamp::now(), &file.cleanup, options.dry_run);
+    let cleanup = if options.allow_mass_removal {
+        file.cleanup.allowing_mass_removal()
+    } else {
+        file.cleanup
+    };
+    let merged = inventory.complete_run(run, Timestamp::now(), &cleanup, options.dry_run);
     tracing::debug!(source = %name, elapsed = ?clock.elapsed(), "the run is merged");
     let summary = match merged {
         Ok(summary) => summary,
@@ -326,6 +337,43 @@ pub async fn run_source(
         warnings,
         dry_run: options.dry_run,
     })
+}
+
+/// Keeps `run`'s heartbeat fresh, every `interval`, from a thread and connection of its own (the
+/// connector may stay silent for long, waiting on a slow page, while its run is alive), until the
+/// returned sender is dropped.
+fn spawn_heartbeat(
+    db_path: PathBuf,
+    run: RunId,
+    token: String,
+    interval: std::time::Duration,
+) -> std::sync::mpsc::Sender<()> {
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("euno-heartbeat".to_owned())
+        .spawn(move || {
+            let inventory = match Inventory::open(&db_path) {
+                Ok(inventory) => inventory,
+                Err(error) => {
+                    tracing::warn!(run = run.0, "cannot keep the run's heartbeat: {error}");
+                    return;
+                }
+            };
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                match inventory.heartbeat(run, &token, Timestamp::now()) {
+                    Ok(true) => {}
+                    // It ended, or another process took it for abandoned: then finishing it
+                    // fails and says so.
+                    Ok(false) => return,
+                    // A busy database delays a beat; the timeout allows for several.
+                    Err(error) => {
+                        tracing::debug!(run = run.0, "could not record the heartbeat: {error}");
+                    }
+                }
+            }
+        })
+        .expect("spawning the heartbeat thread");
+    stop
 }
 
 /// Converts and stages batches into the inventory on its own thread and connection, so that
@@ -553,6 +601,36 @@ mod tests {
             serde_json::json!(["a", "b"])
         );
         assert_eq!(property_json(PropertyValue::Integer(-3)), Value::from(-3));
+    }
+
+    #[test]
+    fn the_heartbeat_keeps_a_run_fresh_until_it_is_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inventory.sqlite3");
+        let inventory = Inventory::open(&path).unwrap();
+        let identity = ConnectorIdentity {
+            id: "test".into(),
+            version: "0".into(),
+            digest: String::new(),
+        };
+        let begun = Timestamp::UNIX_EPOCH;
+        let run = inventory.begin_run("S", &identity, begun).unwrap();
+        let heartbeat_at = || inventory.running_run("S").unwrap().unwrap().heartbeat_at;
+        assert_eq!(heartbeat_at(), Some(begun));
+        let stop = spawn_heartbeat(
+            path.clone(),
+            run,
+            inventory.run_token(run).unwrap(),
+            std::time::Duration::from_millis(10),
+        );
+        // Polled, with a bound so that a broken heartbeat fails instead of hanging.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while heartbeat_at() == Some(begun) {
+            assert!(std::time::Instant::now() < deadline, "no heartbeat");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(heartbeat_at() > Some(begun));
+        drop(stop);
     }
 
     fn any_value() -> impl Strategy<Value = PropertyValue> {

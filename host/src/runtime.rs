@@ -19,6 +19,7 @@ use crate::bindings::{
     RunContext, SourceConnector, SourceConnectorPre,
 };
 use crate::budget::{Breach, Budget, LogVerdict};
+use crate::compile_cache::CompileCache;
 use crate::http_policy::{CutOff, EgressHooks, EgressPolicy, Origin};
 use crate::secret::{Secret, redact};
 use crate::text::inert;
@@ -377,7 +378,7 @@ impl bindings::Host for RunState {
 pub struct Runtime {
     engine: Engine,
     linker: Arc<Linker<RunState>>,
-    cache_dir: Option<PathBuf>,
+    cache: Option<Arc<CompileCache>>,
 }
 
 /// A compiled, linked connector and what it said about itself.
@@ -496,7 +497,7 @@ impl Runtime {
         Ok(Self {
             engine,
             linker: Arc::new(linker),
-            cache_dir,
+            cache: cache_dir.map(|dir| Arc::new(CompileCache::new(dir))),
         })
     }
 
@@ -579,30 +580,21 @@ impl Runtime {
             origin: origin.to_owned(),
             message: format!("{e:#}"),
         };
-        let Some(cache_dir) = &self.cache_dir else {
+        let Some(cache) = &self.cache else {
             return Component::new(&self.engine, bytes).map_err(compile_error);
         };
-        let cached = cache_dir
-            .join(format!("wasmtime-{WASMTIME_VERSION}"))
-            .join(format!("{digest}-{}.cwasm", self.compatibility_key()));
-        if cached.is_file() {
-            // SAFETY: the file was written by `precompile_component` of an engine with the same
-            // compatibility hash (it is in the name) from the component with this digest, into
-            // the host's own data directory.
-            match unsafe { Component::deserialize_file(&self.engine, &cached) } {
-                Ok(component) => return Ok(component),
-                Err(e) => {
-                    tracing::warn!(path = %cached.display(), "ignoring an unusable compiled component: {e:#}")
-                }
-            }
+        let name = format!(
+            "wasmtime-{WASMTIME_VERSION}/{digest}-{}.cwasm",
+            self.compatibility_key()
+        );
+        if let Some(component) = cache.load(&self.engine, &name) {
+            return Ok(component);
         }
         let compiled = self
             .engine
             .precompile_component(bytes)
             .map_err(compile_error)?;
-        if let Err(e) = write_atomically(&cached, &compiled) {
-            tracing::warn!(path = %cached.display(), "could not cache the compiled component: {e}");
-        }
+        cache.store(&name, &compiled);
         // SAFETY: these bytes were produced by `precompile_component` of this very engine.
         unsafe { Component::deserialize(&self.engine, &compiled) }.map_err(compile_error)
     }

@@ -35,7 +35,7 @@ use serde::Deserialize;
 
 use crate::bindings::{ConfigEntry, ConnectorSpec, FieldKind};
 use crate::http_policy::{MIN_MASKED_SECRET_BYTES, Origin};
-use crate::inventory::{CleanupPolicy, CleanupStrategy};
+use crate::inventory::{CleanupPolicy, CleanupStrategy, is_removal_ratio};
 use crate::runtime::{Limits, Trust};
 use crate::secret::Secret;
 
@@ -569,7 +569,7 @@ fn cleanup_policy(raw: RawCleanup) -> Result<CleanupPolicy, String> {
         }
     };
     if let Some(ratio) = raw.max_removal_ratio
-        && !(ratio > 0.0 && ratio <= 1.0)
+        && !is_removal_ratio(ratio)
     {
         return Err(format!(
             "`cleanup.max_removal_ratio` must be above 0 and at most 1, not {ratio}"
@@ -1133,6 +1133,8 @@ pub(crate) mod tests {
             "[cleanup]\nstrategy = \"after_days\"\n",
             "[cleanup]\nafter_days = 3\n",
             "[cleanup]\nmax_removal_ratio = 1.5\n",
+            "[cleanup]\nmax_removal_ratio = 0.0\n",
+            "[cleanup]\nmax_removal_ratio = nan\n",
             "[limits]\nmemory_mib = 1\n",
             "[limits]\nmax_response_bytes = 10\n",
             "[limits]\nmax_resources = 0\n",

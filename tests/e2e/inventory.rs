@@ -22,7 +22,7 @@ use crate::support::{EUNO_HOST, Host, Output, ReplaceableSim, hex_source, token_
 /// A workspace of exactly `n` projects that the connector discovers with its default settings.
 /// The same seed gives the same workspace id, and `projects(seed, 7)` holds the first 7 projects
 /// of `projects(seed, 10)`.
-fn projects(seed: u64, n: usize) -> Workspace {
+pub(crate) fn projects(seed: u64, n: usize) -> Workspace {
     let mut workspace = Workspace::synthetic(seed, 4 * n + 8);
     workspace
         .projects
@@ -36,12 +36,12 @@ fn projects(seed: u64, n: usize) -> Workspace {
 }
 
 /// The URI of the workspace resource, identified by the workspace id.
-fn workspace_uri(workspace: &Workspace) -> String {
+pub(crate) fn workspace_uri(workspace: &Workspace) -> String {
     format!("hex.{}", workspace.id.to_lowercase())
 }
 
 /// The URIs the connector gives `workspace` and its projects.
-fn expected_uris(workspace: &Workspace) -> BTreeSet<String> {
+pub(crate) fn expected_uris(workspace: &Workspace) -> BTreeSet<String> {
     let parent = workspace_uri(workspace);
     workspace
         .projects
@@ -54,7 +54,7 @@ fn expected_uris(workspace: &Workspace) -> BTreeSet<String> {
 /// Writes (or rewrites) the Hex source file `file` for `name`, reading `sim` with the workspace id
 /// of `workspace`; `settings` are extra `[settings]` lines and `tables` further tables, such as
 /// `[cleanup]`.
-fn write_source(
+pub(crate) fn write_source(
     host: &Host,
     file: &str,
     name: &str,
@@ -69,17 +69,17 @@ fn write_source(
 }
 
 /// The summary of the first run over 10 projects: the workspace and its projects are new.
-const FIRST_RUN: &str = "added 11, updated 0, unchanged 0, removed 0";
+pub(crate) const FIRST_RUN: &str = "added 11, updated 0, unchanged 0, removed 0";
 
 /// `euno-host run --source FILE [extra…]` with the right token.
-fn run(host: &Host, source: &Path, extra: &[&str]) -> Output {
+pub(crate) fn run(host: &Host, source: &Path, extra: &[&str]) -> Output {
     let mut args = vec!["run", "--source", source.to_str().unwrap()];
     args.extend(extra);
     host.run_with_env(&args, &token_env())
 }
 
 /// Runs and expects success with this exact change summary line.
-fn run_ok(host: &Host, source: &Path, summary: &str) -> Output {
+pub(crate) fn run_ok(host: &Host, source: &Path, summary: &str) -> Output {
     let output = run(host, source, &[]);
     assert_eq!(output.code, 0, "{output:#?}");
     assert!(
@@ -91,7 +91,7 @@ fn run_ok(host: &Host, source: &Path, summary: &str) -> Output {
 }
 
 /// `runs --json`, newest first, optionally for one source.
-fn runs(host: &Host, source: Option<&str>) -> Vec<Value> {
+pub(crate) fn runs(host: &Host, source: Option<&str>) -> Vec<Value> {
     let mut args = vec!["runs", "--json"];
     if let Some(source) = source {
         args.extend(["--source", source]);
@@ -102,13 +102,13 @@ fn runs(host: &Host, source: Option<&str>) -> Vec<Value> {
 }
 
 /// `resources --json` exactly as printed, to compare byte for byte.
-fn resources_text(host: &Host) -> String {
+pub(crate) fn resources_text(host: &Host) -> String {
     let output = host.run(&["resources", "--json"]);
     assert_eq!(output.code, 0, "{output:#?}");
     output.stdout
 }
 
-fn uris(resources: &[Value]) -> BTreeSet<String> {
+pub(crate) fn uris(resources: &[Value]) -> BTreeSet<String> {
     resources
         .iter()
         .map(|r| r["uri"].as_str().expect("a string uri").to_owned())
@@ -140,7 +140,11 @@ fn sponsors(resource: &Value) -> Vec<&str> {
 }
 
 /// Asserts a run record's outcome and change counts.
-fn assert_run(run: &Value, outcome: &str, [added, updated, unchanged, removed]: [u64; 4]) {
+pub(crate) fn assert_run(
+    run: &Value,
+    outcome: &str,
+    [added, updated, unchanged, removed]: [u64; 4],
+) {
     assert_eq!(run["outcome"], outcome, "{run:#}");
     let counts = ["added", "updated", "unchanged", "removed"].map(|k| run[k].as_u64().unwrap());
     assert_eq!(

@@ -14,6 +14,7 @@ mod limits;
 mod pipes;
 mod redaction;
 mod request_time;
+mod safety;
 mod sandbox;
 mod serve;
 mod stub;

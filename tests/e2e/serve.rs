@@ -16,7 +16,7 @@ use crate::support::{EUNO_HOST, Host, TEST_GUEST};
 /// assertion: a bound so that a broken daemon fails the test instead of hanging it.
 const PATIENCE: Duration = Duration::from_secs(60);
 
-fn digest(bytes: &[u8]) -> String {
+pub(crate) fn digest(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -38,7 +38,7 @@ fn variant_of_test_guest(tag: &str) -> Vec<u8> {
 }
 
 /// Replaces a file the way an installer would: write aside, then rename.
-fn place(path: &Path, bytes: &[u8]) {
+pub(crate) fn place(path: &Path, bytes: &[u8]) {
     let tmp = path.with_extension("partial");
     std::fs::write(&tmp, bytes).unwrap();
     std::fs::rename(&tmp, path).unwrap();
@@ -55,15 +55,28 @@ impl Daemon {
         Self::start_with(host, sources, connectors, &[])
     }
 
-    fn start_with(host: &Host, sources: &Path, connectors: &Path, extra: &[&str]) -> Self {
+    /// With `extra` arguments to `serve`; source files settle for 200 ms unless they say
+    /// otherwise.
+    pub(crate) fn start_with(
+        host: &Host,
+        sources: &Path,
+        connectors: &Path,
+        extra: &[&str],
+    ) -> Self {
         let log = host.data_dir().with_file_name("serve.log");
         std::fs::create_dir_all(host.data_dir()).unwrap();
+        let settle: &[&str] = if extra.contains(&"--settle-ms") {
+            &[]
+        } else {
+            &["--settle-ms", "200"]
+        };
         let child = Command::new(EUNO_HOST)
             .arg("--data-dir")
             .arg(host.data_dir())
             .arg("--connectors")
             .arg(connectors)
             .args(["--log", "info", "serve", "--poll-ms", "100"])
+            .args(settle)
             .args(extra)
             .arg("--sources")
             .arg(sources)
@@ -117,7 +130,7 @@ impl Drop for Daemon {
     }
 }
 
-fn wait_until<T>(
+pub(crate) fn wait_until<T>(
     what: &str,
     mut probe: impl FnMut() -> Option<T>,
     context: impl Fn() -> String,
@@ -154,13 +167,13 @@ pub(crate) fn finished_run(host: &Host, source: &str, daemon: &Daemon) -> Value 
     )
 }
 
-fn guest_source(name: &str, settings: &str, schedule: &str) -> String {
+pub(crate) fn guest_source(name: &str, settings: &str, schedule: &str) -> String {
     format!(
         "name = \"{name}\"\nconnector = \"test-guest\"\n\n[settings]\n{settings}\n\n[schedule]\n{schedule}\n"
     )
 }
 
-const HOURLY: &str = "enabled = true\nhourly = { every_hours = 1 }";
+pub(crate) const HOURLY: &str = "enabled = true\nhourly = { every_hours = 1 }";
 
 #[test]
 fn serve_runs_due_sources_and_swaps_components_without_disturbing_runs_in_flight() {

@@ -2,7 +2,8 @@
 //!
 //! Cleanup only ever drops *this* source's sponsorships; a resource leaves the inventory when no
 //! source sponsors it any more. It runs inside the run's merge transaction, so a run and its
-//! cleanup land together or not at all.
+//! cleanup land together or not at all. A guard, on by default, refuses a cleanup that would
+//! remove more than a share of the source's resources (see [`DEFAULT_MAX_REMOVAL_RATIO`]).
 
 use rusqlite::Connection;
 
@@ -21,28 +22,80 @@ pub enum CleanupStrategy {
     AfterDays(u32),
 }
 
+/// The removal guard of a source that sets no `max_removal_ratio`: a cleanup may remove at most
+/// half of what the source sponsored before the run. A connector whose upstream answers "200, no
+/// results" (an expired permission, a wrong workspace, a bug) must not empty the inventory; a
+/// source that really shrinks by more than half says so with `max_removal_ratio = 1.0` or one
+/// `run --allow-mass-removal`.
+pub const DEFAULT_MAX_REMOVAL_RATIO: f64 = 0.5;
+
+/// Whether `ratio` can be a `max_removal_ratio`: above 0 (a guard of 0 would refuse every
+/// cleanup, which `strategy = "none"` says plainly) and at most 1 (which turns the guard off).
+/// The one rule, for source files and the inventory alike.
+pub fn is_removal_ratio(ratio: f64) -> bool {
+    ratio > 0.0 && ratio <= 1.0
+}
+
 /// A source's cleanup settings.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct CleanupPolicy {
     /// When unreported resources are let go.
     pub strategy: CleanupStrategy,
-    /// A guard between 0 and 1: refuse a cleanup that would remove more than this share of the
-    /// resources the source sponsored before the run (a connector that suddenly sees nothing
-    /// should not empty the inventory). A refused cleanup removes nothing and says why.
+    /// The guard (see [`is_removal_ratio`]): refuse a cleanup that would remove more than this
+    /// share of the resources the source sponsored before the run. `None` means
+    /// [`DEFAULT_MAX_REMOVAL_RATIO`]; `1.0` turns the guard off. Whatever the ratio below 1, a
+    /// cleanup that would remove all of a non-empty source's resources is refused. A refused
+    /// cleanup removes nothing and says why.
     pub max_removal_ratio: Option<f64>,
 }
 
 impl CleanupPolicy {
+    /// This policy with the guard off, for one run the user has confirmed
+    /// (`run --allow-mass-removal`).
+    pub fn allowing_mass_removal(self) -> Self {
+        Self {
+            max_removal_ratio: Some(1.0),
+            ..self
+        }
+    }
+
     pub(super) fn check(&self, source: &str) -> Result<(), InventoryError> {
         match self.max_removal_ratio {
-            Some(ratio) if !(0.0..=1.0).contains(&ratio) => {
-                Err(InventoryError::InvalidRemovalRatio {
-                    source_name: source.to_owned(),
-                    ratio,
-                })
-            }
+            Some(ratio) if !is_removal_ratio(ratio) => Err(InventoryError::InvalidRemovalRatio {
+                source_name: source.to_owned(),
+                ratio,
+            }),
             _ => Ok(()),
         }
+    }
+
+    /// Why removing `stale` of the `before` resources `source` sponsored is refused, if it is.
+    fn refusal(&self, source: &str, stale: u64, before: u64) -> Option<String> {
+        let ratio = self.max_removal_ratio.unwrap_or(DEFAULT_MAX_REMOVAL_RATIO);
+        if ratio >= 1.0 || stale == 0 || stale as f64 <= ratio * before as f64 {
+            return None;
+        }
+        const OPT_OUT: &str = "if the source really lost them, set `max_removal_ratio = 1.0` in \
+            its [cleanup] table, or run it once with `euno-host run --allow-mass-removal`";
+        Some(if stale >= before {
+            format!(
+                "cleanup would remove all {stale} resources source '{source}' sponsored, so nothing \
+                 was removed: a source that suddenly reports none of what it had is more likely \
+                 broken than empty; {OPT_OUT}"
+            )
+        } else {
+            let limit = match self.max_removal_ratio {
+                Some(ratio) => format!("its max_removal_ratio of {ratio}"),
+                None => format!(
+                    "the default max_removal_ratio of {DEFAULT_MAX_REMOVAL_RATIO} (it sets none)"
+                ),
+            };
+            format!(
+                "cleanup would remove {stale} of the {before} resources source '{source}' \
+                 sponsored ({:.0}%), more than {limit} allows, so nothing was removed; {OPT_OUT}",
+                stale as f64 * 100.0 / before as f64
+            )
+        })
     }
 }
 
@@ -51,7 +104,8 @@ impl CleanupPolicy {
 pub(super) struct Cleanup {
     /// Sponsorships dropped.
     pub removed: u64,
-    /// Filled only when asked (dry runs).
+    /// Filled only when asked (dry runs): what cleanup removes or, when it is refused, would
+    /// have removed.
     pub removed_uris: Vec<String>,
     pub refused: Option<String>,
 }
@@ -85,19 +139,6 @@ pub(super) fn apply(
         params,
         |row| row.get(0),
     )?;
-    if let Some(ratio) = policy.max_removal_ratio
-        && stale as f64 > ratio * sponsored_before as f64
-    {
-        return Ok(Cleanup {
-            refused: Some(format!(
-                "cleanup would remove {stale} of the {sponsored_before} resources source '{source}' \
-                 sponsored ({:.0}%), more than its max_removal_ratio of {ratio} allows, so nothing \
-                 was removed; if the source really lost them, raise max_removal_ratio",
-                stale as f64 * 100.0 / sponsored_before as f64
-            )),
-            ..Cleanup::default()
-        });
-    }
     let mut removed_uris = Vec::new();
     if list_uris {
         let mut stmt = conn.prepare(&format!(
@@ -106,6 +147,14 @@ pub(super) fn apply(
         removed_uris = stmt
             .query_map(params, |row| row.get(0))?
             .collect::<Result<_, _>>()?;
+    }
+    if let Some(reason) = policy.refusal(source, stale, sponsored_before) {
+        // A dry run still lists what the refused cleanup would have removed.
+        return Ok(Cleanup {
+            refused: Some(reason),
+            removed_uris,
+            ..Cleanup::default()
+        });
     }
     // The source lets go of them; those no source sponsors any more leave the inventory. The
     // URIs are set aside first, in the run's staging file, so that each table is read once.

@@ -10,10 +10,14 @@
 //!   the outcome; then the staging file is deleted. A connector that fails, traps or hits a
 //!   limit, or a process that dies mid-run, therefore leaves `resources` and `sponsorships`
 //!   exactly as they were.
-//! - Each run row records its owner's host and process id. A run left `running` by a process that
-//!   is gone is marked `abandoned` (at [`Inventory::open`], or when the next run of its source
-//!   begins), and a unique index allows one `running` run per source, so separate processes agree
-//!   through the database alone.
+//! - Each run row records its owner: host name, machine identity (boot id and pid namespace),
+//!   process id, a random token only the owner holds, and a heartbeat the owner refreshes every
+//!   [`HEARTBEAT_INTERVAL`]. A `running` run is marked `abandoned` when its owner provably ran
+//!   here and its process is gone (at [`Inventory::open`], or when the next run of its source
+//!   begins), or when its heartbeat is older than [`HEARTBEAT_TIMEOUT`] (when the next run of its
+//!   source begins): a run of another machine sharing the file is never judged by a pid that
+//!   means nothing here. A unique index allows one `running` run per source, so separate
+//!   processes agree through the database alone.
 //!
 //! Timestamps are stored as integer milliseconds since the Unix epoch (UTC), so SQL compares them
 //! directly; the API hands them out as [`Timestamp`]s, serialised as RFC 3339. The inventory never
@@ -27,7 +31,8 @@ mod staging;
 #[cfg(test)]
 mod tests;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -37,10 +42,18 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use serde::{Serialize, Serializer};
 
-pub use cleanup::{CleanupPolicy, CleanupStrategy};
+pub use cleanup::{CleanupPolicy, CleanupStrategy, DEFAULT_MAX_REMOVAL_RATIO, is_removal_ratio};
 
 /// How often [`Inventory::stage`] records a running run's progress in the inventory.
 const EMITTED_RECORD_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How often the owner of a running run records that it is alive ([`Inventory::heartbeat`]).
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
+
+/// How old a running run's heartbeat may grow before the run is taken for abandoned: six missed
+/// beats, so that a busy database or a paused process does not lose its run. Machines sharing an
+/// inventory must keep their clocks closer than this (NTP does, by far).
+pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// An open inventory database. Several `Inventory` values, in one process or several, may share a
 /// file: a writer thread can stage batches through its own `Inventory` while another completes
@@ -51,6 +64,10 @@ pub struct Inventory {
     path: PathBuf,
     /// This machine's name, recorded on the runs this process owns.
     host: String,
+    /// This machine and pid namespace ([`process::machine_id`]), recorded likewise.
+    machine: String,
+    /// The tokens of the runs this handle began: only their holder may finish them.
+    tokens: RefCell<HashMap<RunId, String>>,
     /// The run whose staging file is attached to `conn`, if any.
     attached: Cell<Option<RunId>>,
     /// When [`Inventory::stage`] last recorded a run's emitted count in its row.
@@ -205,7 +222,8 @@ pub struct RunSummary {
     pub added_uris: Vec<String>,
     /// Filled for dry runs only, sorted.
     pub updated_uris: Vec<String>,
-    /// Filled for dry runs only, sorted.
+    /// Filled for dry runs only, sorted: what cleanup removes or, when it is refused, would have
+    /// removed.
     pub removed_uris: Vec<String>,
 }
 
@@ -254,6 +272,12 @@ pub struct RunRecord {
     /// What the connector warned about during the run, one line each (see
     /// [`Inventory::record_warnings`]); empty when it had nothing to say.
     pub warnings: Vec<String>,
+    /// The machine and pid namespace that ran it (`None` for runs recorded before they were).
+    pub machine: Option<String>,
+    /// When its owner last said it was alive (`None` for runs that never ran, or recorded before
+    /// heartbeats).
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub heartbeat_at: Option<Timestamp>,
 }
 
 /// A resource in the inventory.
@@ -361,6 +385,13 @@ pub enum InventoryError {
         source_name: String,
         outcome: RunOutcome,
     },
+    /// The run's row no longer carries the token this handle holds, or this handle did not begin
+    /// it: only the process that began a run may finish it.
+    #[error(
+        "run {run_id} of source '{source_name}' is not this process's to finish; it was begun \
+         elsewhere or taken over; begin a new run"
+    )]
+    RunNotOwned { run_id: i64, source_name: String },
     /// Another run of the source is in progress in a live process.
     #[error(
         "source '{source_name}' already has run {run_id} in progress (process {pid} on host \
@@ -381,8 +412,8 @@ pub enum InventoryError {
     },
     /// The cleanup guard is not a ratio.
     #[error(
-        "max_removal_ratio {ratio} of source '{source_name}' is not between 0 and 1; fix the \
-         source's cleanup settings"
+        "max_removal_ratio {ratio} of source '{source_name}' is not above 0 and at most 1; fix \
+         the source's cleanup settings"
     )]
     InvalidRemovalRatio { source_name: String, ratio: f64 },
 }
@@ -398,7 +429,7 @@ fn failed(path: &Path, action: String) -> impl Fn(rusqlite::Error) -> InventoryE
 
 const RUN_COLUMNS: &str = "id, source, connector_id, connector_version, connector_digest, \
     started_at, finished_at, outcome, pid, host, emitted, added, updated, unchanged, removed, \
-    cleanup_refused, error, scheduled_slot, warnings";
+    cleanup_refused, error, scheduled_slot, warnings, machine, heartbeat_at";
 
 impl Inventory {
     /// Opens (creating the file and its directory if needed) and upgrades the inventory at
@@ -439,12 +470,15 @@ impl Inventory {
             conn,
             path: path.to_owned(),
             host: process::host_name(),
+            machine: process::machine_id(),
+            tokens: RefCell::new(HashMap::new()),
             attached: Cell::new(None),
             emitted_recorded: Cell::new(None),
         };
         let err = failed(path, "marking the runs of dead processes abandoned".into());
         let tx = inventory.write().map_err(&err)?;
-        abandon_dead_runs(&tx, path, &inventory.host, None).map_err(&err)?;
+        abandon_dead_runs(&tx, path, &inventory.host, &inventory.machine, None, None)
+            .map_err(&err)?;
         tx.commit().map_err(&err)?;
         inventory
             .remove_stale_staging()
@@ -455,8 +489,10 @@ impl Inventory {
     /// Starts a run of `source`, owned by this process.
     ///
     /// Fails with [`InventoryError::RunInProgress`] while another live process (or this one) has
-    /// a run of the same source in progress; a run whose process on this host is gone is marked
-    /// abandoned first.
+    /// a run of the same source in progress; a run whose process on this machine is gone, or
+    /// whose heartbeat is older than [`HEARTBEAT_TIMEOUT`] at `started_at`, is marked abandoned
+    /// first. The run's heartbeat starts at `started_at`; its owner keeps it fresh with
+    /// [`Inventory::heartbeat`].
     pub fn begin_run(
         &self,
         source: &str,
@@ -465,15 +501,24 @@ impl Inventory {
     ) -> Result<RunId, InventoryError> {
         let err = failed(&self.path, format!("starting a run of source '{source}'"));
         let tx = self.write().map_err(&err)?;
-        abandon_dead_runs(&tx, &self.path, &self.host, Some(source)).map_err(&err)?;
+        abandon_dead_runs(
+            &tx,
+            &self.path,
+            &self.host,
+            &self.machine,
+            Some(source),
+            Some(started_at),
+        )
+        .map_err(&err)?;
         if let Some(run) = running_run(&tx, source).map_err(&err)? {
             return Err(in_progress(run));
         }
+        let token = process::run_token();
         tx.execute(
             "INSERT INTO runs (source, connector_id, connector_version, connector_digest,
-                               started_at, outcome, pid, host)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            (
+                               started_at, outcome, pid, host, machine, run_token, heartbeat_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?5)",
+            rusqlite::params![
                 source,
                 &connector.id,
                 &connector.version,
@@ -482,12 +527,85 @@ impl Inventory {
                 RunOutcome::Running,
                 std::process::id(),
                 &self.host,
-            ),
+                &self.machine,
+                &token,
+            ],
         )
         .map_err(&err)?;
         let run = RunId(tx.last_insert_rowid());
         tx.commit().map_err(&err)?;
+        self.tokens.borrow_mut().insert(run, token);
         Ok(run)
+    }
+
+    /// Records a run of `source` that failed before it could begin: the source could not be
+    /// resolved (a `${VAR}` that is not set, a bad setting) or its connector could not be loaded.
+    /// Nothing is staged or changed; the row makes the failure visible in `runs` and `status`
+    /// and, with `scheduled_slot`, stands for that slot like any scheduled run. `connector` holds
+    /// what is known of the connector (empty strings for the rest).
+    pub fn record_failed_run(
+        &self,
+        source: &str,
+        connector: &ConnectorIdentity,
+        at: Timestamp,
+        error: &str,
+        scheduled_slot: Option<Timestamp>,
+    ) -> Result<RunId, InventoryError> {
+        let err = failed(
+            &self.path,
+            format!("recording a failed run of source '{source}'"),
+        );
+        self.conn
+            .execute(
+                "INSERT INTO runs (source, connector_id, connector_version, connector_digest,
+                                   started_at, finished_at, outcome, pid, host, error,
+                                   scheduled_slot, machine)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                rusqlite::params![
+                    source,
+                    &connector.id,
+                    &connector.version,
+                    &connector.digest,
+                    at.as_millisecond(),
+                    RunOutcome::Failed,
+                    std::process::id(),
+                    &self.host,
+                    error,
+                    scheduled_slot.map(Timestamp::as_millisecond),
+                    &self.machine,
+                ],
+            )
+            .map_err(&err)?;
+        Ok(RunId(self.conn.last_insert_rowid()))
+    }
+
+    /// The token of `run`, if this handle began it: what [`Inventory::heartbeat`] takes, from
+    /// whichever connection the owner beats on.
+    pub fn run_token(&self, run: RunId) -> Option<String> {
+        self.tokens.borrow().get(&run).cloned()
+    }
+
+    /// Records that the owner of `run`, holding `token`, is alive at `at`. Returns `false` when
+    /// the run is no longer running under that token (it ended, or another process took it for
+    /// abandoned): then there is nothing left to keep alive.
+    pub fn heartbeat(
+        &self,
+        run: RunId,
+        token: &str,
+        at: Timestamp,
+    ) -> Result<bool, InventoryError> {
+        let beaten = self
+            .conn
+            .execute(
+                "UPDATE runs SET heartbeat_at = ?3
+                 WHERE id = ?1 AND run_token = ?2 AND outcome = 'running'",
+                (run.0, token, at.as_millisecond()),
+            )
+            .map_err(failed(
+                &self.path,
+                format!("recording the heartbeat of run {run}"),
+            ))?;
+        Ok(beaten == 1)
     }
 
     /// The run of `source` in progress, if any, whatever process owns it; its `pid` and `host`
@@ -596,6 +714,7 @@ impl Inventory {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
         let record = running(&tx, &self.path, run)?;
+        check_owned(&tx, &self.path, &self.tokens.borrow(), &record)?;
         policy.check(&record.source)?;
         let summary = {
             // A dry run does the real work in a savepoint and rolls it back, so that what it
@@ -630,6 +749,7 @@ impl Inventory {
         )
         .map_err(&err)?;
         tx.commit().map_err(&err)?;
+        self.tokens.borrow_mut().remove(&run);
         self.discard_staging(run);
         Ok(summary)
     }
@@ -646,7 +766,8 @@ impl Inventory {
         self.attach_staging(run).map_err(&err)?;
         let emitted = staging::emitted(&self.conn).map_err(&err)?;
         let tx = self.write().map_err(&err)?;
-        running(&tx, &self.path, run)?;
+        let record = running(&tx, &self.path, run)?;
+        check_owned(&tx, &self.path, &self.tokens.borrow(), &record)?;
         tx.execute(
             "UPDATE runs SET outcome = ?2, finished_at = ?3, error = ?4, emitted = ?5
              WHERE id = ?1",
@@ -660,6 +781,7 @@ impl Inventory {
         )
         .map_err(&err)?;
         tx.commit().map_err(&err)?;
+        self.tokens.borrow_mut().remove(&run);
         self.discard_staging(run);
         Ok(())
     }
@@ -784,14 +906,22 @@ impl Inventory {
 
     /// Forgets `source`: drops its sponsorships and the resources no other source sponsors, and
     /// returns how many resources left the inventory. Its run history stays. Refused while a run
-    /// of the source is in progress.
-    pub fn remove_source(&mut self, source: &str) -> Result<u64, InventoryError> {
+    /// of the source is in progress (judged as of `now`, like [`Inventory::begin_run`]).
+    pub fn remove_source(&mut self, source: &str, now: Timestamp) -> Result<u64, InventoryError> {
         let err = failed(&self.path, format!("removing source '{source}'"));
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
-        abandon_dead_runs(&tx, &self.path, &self.host, Some(source)).map_err(&err)?;
+        abandon_dead_runs(
+            &tx,
+            &self.path,
+            &self.host,
+            &self.machine,
+            Some(source),
+            Some(now),
+        )
+        .map_err(&err)?;
         if let Some(run) = running_run(&tx, source).map_err(&err)? {
             return Err(in_progress(run));
         }
@@ -914,6 +1044,29 @@ fn running(conn: &Connection, path: &Path, run: RunId) -> Result<RunRecord, Inve
     }
 }
 
+/// Fails unless `tokens` (those of the runs a handle began) holds the token on the row of
+/// `record`: a run that another process took over is never finished by its former owner.
+fn check_owned(
+    conn: &Connection,
+    path: &Path,
+    tokens: &HashMap<RunId, String>,
+    record: &RunRecord,
+) -> Result<(), InventoryError> {
+    let run = RunId(record.id);
+    let stored: Option<String> = conn
+        .query_row("SELECT run_token FROM runs WHERE id = ?1", [run.0], |row| {
+            row.get(0)
+        })
+        .map_err(failed(path, format!("looking up the owner of run {run}")))?;
+    match (tokens.get(&run), stored) {
+        (Some(mine), Some(stored)) if *mine == stored => Ok(()),
+        _ => Err(InventoryError::RunNotOwned {
+            run_id: run.0,
+            source_name: record.source.clone(),
+        }),
+    }
+}
+
 fn running_run(conn: &Connection, source: &str) -> rusqlite::Result<Option<RunRecord>> {
     conn.query_row(
         &format!("SELECT {RUN_COLUMNS} FROM runs WHERE source = ?1 AND outcome = 'running'"),
@@ -933,36 +1086,61 @@ fn in_progress(run: RunRecord) -> InventoryError {
     }
 }
 
-/// Marks abandoned the running runs (of `source`, or all) whose process on this host is gone,
-/// and discards what they staged. Runs owned by other hosts are left alone: only their host can
-/// tell whether they are alive.
+/// Marks abandoned the running runs (of `source`, or all) whose owner is dead, and discards what
+/// they staged. An owner is dead when it provably ran here (the same machine identity, or for
+/// runs recorded before machine identities, the same host name) and its process is gone; or,
+/// given `now`, when its heartbeat is older than [`HEARTBEAT_TIMEOUT`]. A run of another machine
+/// is never judged by its pid: the same number may be anything here.
 fn abandon_dead_runs(
     conn: &Connection,
     db: &Path,
     host: &str,
+    machine: &str,
     source: Option<&str>,
+    now: Option<Timestamp>,
 ) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare(
-        "SELECT id, pid FROM runs
-         WHERE outcome = 'running' AND host = ?1 AND (?2 IS NULL OR source = ?2)",
+        "SELECT id, pid, host, machine, heartbeat_at FROM runs
+         WHERE outcome = 'running' AND (?1 IS NULL OR source = ?1)",
     )?;
-    let runs = stmt.query_map((host, source), |row| {
-        Ok((row.get::<_, i64>(0)?, row.get::<_, u32>(1)?))
+    let runs = stmt.query_map([source], |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            row.get::<_, u32>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, Option<String>>(3)?,
+            row.get::<_, Option<i64>>(4)?,
+        ))
     })?;
-    for (run, pid) in runs.collect::<Result<Vec<_>, _>>()? {
-        if process::is_alive(pid) {
+    let timeout = HEARTBEAT_TIMEOUT.as_millis() as i64;
+    for (run, pid, owner_host, owner_machine, heartbeat) in runs.collect::<Result<Vec<_>, _>>()? {
+        let here = match &owner_machine {
+            Some(owner) => owner == machine,
+            // Recorded before machine identities: the host name is all there is, and an
+            // unreadable one tells nothing.
+            None => owner_host == host && host != "unknown",
+        };
+        let silent_for = now
+            .zip(heartbeat)
+            .map(|(now, beat)| now.as_millisecond().saturating_sub(beat));
+        let reason = if here && !process::is_alive(pid) {
+            format!(
+                "its process (pid {pid} on host '{owner_host}') ended before the run finished; \
+                 nothing it reported was kept"
+            )
+        } else if let Some(silent) = silent_for.filter(|silent| *silent > timeout) {
+            format!(
+                "its process (pid {pid} on host '{owner_host}') sent no heartbeat for {} s, more \
+                 than {} s, so it is taken for dead; nothing it reported was kept",
+                silent / 1000,
+                HEARTBEAT_TIMEOUT.as_secs()
+            )
+        } else {
             continue;
-        }
+        };
         conn.execute(
             "UPDATE runs SET outcome = ?2, error = ?3 WHERE id = ?1",
-            (
-                run,
-                RunOutcome::Abandoned,
-                format!(
-                    "its process (pid {pid} on host '{host}') ended before the run finished; \
-                     nothing it reported was kept"
-                ),
-            ),
+            (run, RunOutcome::Abandoned, reason),
         )?;
         staging::remove(db, RunId(run));
     }
@@ -1005,6 +1183,11 @@ fn run_record(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
             })?,
             None => Vec::new(),
         },
+        machine: row.get(19)?,
+        heartbeat_at: row
+            .get::<_, Option<i64>>(20)?
+            .map(|_| timestamp(row, 20))
+            .transpose()?,
     })
 }
 

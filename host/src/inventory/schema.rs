@@ -100,6 +100,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
     r"
     ALTER TABLE runs ADD COLUMN warnings TEXT;
     ",
+    // 6: a running run's owner beyond host name and pid (see `process`): its machine identity
+    // (boot id and pid namespace), a random token that only the owner holds, and the owner's
+    // latest heartbeat, so that processes on machines sharing the file never take each other's
+    // live run for abandoned. Runs recorded before have none: judged by host name, as then.
+    r"
+    ALTER TABLE runs ADD COLUMN machine TEXT;
+    ALTER TABLE runs ADD COLUMN run_token TEXT;
+    ALTER TABLE runs ADD COLUMN heartbeat_at INTEGER;
+    ",
 ];
 
 /// The digest of a resource's content (everything but its URI and dates): the first 8 bytes of

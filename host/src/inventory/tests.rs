@@ -232,8 +232,8 @@ fn staging_files_live_only_while_their_run_does() {
         1,
         "a running run keeps its staged resources"
     );
-    // Reopening (as another process would) leaves a live run's staging file alone.
-    f.inventory = Inventory::open(&f.path).expect("reopen");
+    // Opening the file (as another process would) leaves a live run's staging file alone.
+    drop(Inventory::open(&f.path).expect("open again"));
     assert_eq!(f.staged_runs(), 1);
     f.inventory
         .complete_run(run, day(1), &immediate(), false)
@@ -506,6 +506,72 @@ fn the_removal_guard_refuses_a_large_cleanup_and_allows_a_small_one() {
         matches!(result, Err(InventoryError::InvalidRemovalRatio { .. })),
         "{result:?}"
     );
+    // The same rule as source files: above 0, at most 1.
+    let zero = CleanupPolicy {
+        max_removal_ratio: Some(0.0),
+        ..guarded
+    };
+    let result = f.inventory.complete_run(run, day(4), &zero, false);
+    assert!(
+        matches!(result, Err(InventoryError::InvalidRemovalRatio { .. })),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn by_default_cleanup_removes_at_most_half_and_never_everything() {
+    let mut f = fixture();
+    f.run(HEX, day(1), &projects(0..10), &immediate());
+
+    // 6 of 10 is more than the default half: refused, nothing removed, the way out named.
+    let refused = f.run(HEX, day(2), &projects(0..4), &immediate());
+    assert_eq!(refused.removed, 0);
+    let reason = refused.cleanup_refused.expect("refused");
+    assert!(
+        reason.contains("6 of the 10")
+            && reason.contains("default max_removal_ratio of 0.5")
+            && reason.contains("max_removal_ratio = 1.0")
+            && reason.contains("--allow-mass-removal"),
+        "{reason}"
+    );
+    assert_eq!(f.uris(None).len(), 10);
+
+    // Exactly half is allowed.
+    let half = f.run(HEX, day(3), &projects(0..5), &immediate());
+    assert_eq!((half.removed, half.cleanup_refused), (5, None));
+
+    // A run that sees nothing at all would remove everything: refused whatever the ratio below
+    // 1, and a dry run lists what it would have removed.
+    let loose = CleanupPolicy {
+        max_removal_ratio: Some(0.99),
+        ..immediate()
+    };
+    let dry = f.run_with(HEX, day(4), &[], &loose, true);
+    assert_eq!(dry.removed, 0);
+    assert_eq!(
+        dry.removed_uris,
+        projects(0..5)
+            .into_iter()
+            .map(|p| p.uri)
+            .collect::<Vec<_>>()
+    );
+    let reason = dry.cleanup_refused.expect("refused");
+    assert!(reason.contains("remove all 5"), "{reason}");
+    let empty = f.run(HEX, day(4), &[], &loose);
+    assert_eq!((empty.removed, empty.cleanup_refused.is_some()), (0, true));
+    assert_eq!(f.uris(None).len(), 5);
+
+    // Opting out, for one run or in the source file, lets it through.
+    let allowed = f.run(HEX, day(5), &[], &immediate().allowing_mass_removal());
+    assert_eq!((allowed.removed, allowed.cleanup_refused), (5, None));
+    assert!(f.uris(None).is_empty());
+    f.run(OTHER, day(5), &projects(0..3), &immediate());
+    let off = CleanupPolicy {
+        max_removal_ratio: Some(1.0),
+        ..immediate()
+    };
+    let all = f.run(OTHER, day(6), &[], &off);
+    assert_eq!((all.removed, all.cleanup_refused), (3, None));
 }
 
 #[test]
@@ -554,7 +620,7 @@ fn removing_a_source_keeps_what_others_sponsor() {
         &immediate(),
     );
     f.run(OTHER, day(1), &[workspace()], &immediate());
-    assert_eq!(f.inventory.remove_source(HEX).expect("remove"), 2);
+    assert_eq!(f.inventory.remove_source(HEX, day(2)).expect("remove"), 2);
     let left = f.inventory.resources(None).expect("resources");
     assert_eq!(
         left.iter()
@@ -569,7 +635,7 @@ fn removing_a_source_keeps_what_others_sponsor() {
     );
     assert_eq!(
         f.inventory
-            .remove_source("never configured")
+            .remove_source("never configured", day(2))
             .expect("remove"),
         0
     );
@@ -752,4 +818,137 @@ fn an_inventory_of_schema_3_upgrades_without_marking_its_resources_updated() {
     assert_eq!((same.added, same.updated, same.unchanged), (0, 0, 1));
     let other = f.run(HEX, day(2), &[changed], &immediate());
     assert_eq!((other.added, other.updated, other.unchanged), (0, 1, 0));
+}
+
+#[test]
+fn a_run_that_could_not_start_is_recorded_as_failed_and_stands_for_its_slot() {
+    let mut f = fixture();
+    f.run(HEX, day(1), &projects(0..3), &immediate());
+    let before = f.inventory.resources(None).expect("resources");
+    let unknown = ConnectorIdentity {
+        id: "hex".into(),
+        version: String::new(),
+        digest: String::new(),
+    };
+    let reason = "hex.toml: setting `settings.api_token` refers to the environment variable \
+                  `HEX_API_TOKEN`, which is not set";
+    let run = f
+        .inventory
+        .record_failed_run(HEX, &unknown, day(2), reason, Some(day(2)))
+        .expect("record");
+    let recorded = f.inventory.last_run(HEX).expect("last run").expect("a run");
+    assert_eq!(
+        (
+            recorded.id,
+            recorded.outcome,
+            recorded.error.as_deref(),
+            recorded.finished_at,
+            recorded.scheduled_slot,
+            recorded.connector_version.as_str(),
+        ),
+        (
+            run.0,
+            RunOutcome::Failed,
+            Some(reason),
+            Some(day(2)),
+            Some(day(2)),
+            ""
+        )
+    );
+    assert_eq!(
+        f.inventory.last_scheduled_slot(HEX).expect("slot"),
+        Some(day(2))
+    );
+    assert_eq!(f.inventory.resources(None).expect("resources"), before);
+    assert_eq!(f.inventory.running_run(HEX).expect("running"), None);
+}
+
+#[test]
+fn a_run_of_another_machine_is_judged_by_its_heartbeat_not_its_pid() {
+    let f = fixture();
+    let run = f
+        .inventory
+        .begin_run(HEX, &connector(), day(1))
+        .expect("begin");
+    let token = f.inventory.run_token(run).expect("this handle began it");
+    let after = |secs| day(1) + jiff::SignedDuration::from_secs(secs);
+    // As a second machine sharing the file leaves its run: the same host name, a pid that does
+    // not exist here, another machine identity.
+    f.inventory
+        .conn
+        .execute(
+            "UPDATE runs SET pid = ?1, machine = 'boot another-machine pid:[1]' WHERE id = ?2",
+            (0x7fff_ffff_u32, run.0),
+        )
+        .expect("forge the owner");
+    let other = Inventory::open(&f.path).expect("open again");
+    assert!(other.running_run(HEX).expect("look up").is_some());
+    let busy = other.begin_run(HEX, &connector(), after(60));
+    assert!(
+        matches!(busy, Err(InventoryError::RunInProgress { run_id, .. }) if run_id == run.0),
+        "{busy:?}"
+    );
+
+    // Its owner beats: the timeout counts from the new beat.
+    assert!(f.inventory.heartbeat(run, &token, after(50)).expect("beat"));
+    assert!(
+        !f.inventory
+            .heartbeat(run, "not its token", after(50))
+            .expect("beat")
+    );
+    let busy = other.begin_run(HEX, &connector(), after(110));
+    assert!(
+        matches!(busy, Err(InventoryError::RunInProgress { .. })),
+        "{busy:?}"
+    );
+
+    // Silent for longer than the timeout: taken for dead, and the next run begins.
+    let next = other
+        .begin_run(HEX, &connector(), after(111))
+        .expect("the silent run is abandoned");
+    let abandoned = &other.runs(Some(HEX), None).expect("runs")[1];
+    assert_eq!(abandoned.outcome, RunOutcome::Abandoned);
+    assert!(
+        abandoned
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("heartbeat for 61 s")),
+        "{abandoned:?}"
+    );
+
+    // Its former owner can neither keep it alive nor finish it.
+    assert!(
+        !f.inventory
+            .heartbeat(run, &token, after(112))
+            .expect("beat")
+    );
+    let late = f.inventory.fail_run(run, after(112), "late");
+    assert!(
+        matches!(late, Err(InventoryError::RunNotRunning { .. })),
+        "{late:?}"
+    );
+    // Only the handle that began a run may finish it.
+    let mut f = f;
+    let stolen = f
+        .inventory
+        .complete_run(next, after(113), &immediate(), false);
+    assert!(
+        matches!(stolen, Err(InventoryError::RunNotOwned { .. })),
+        "{stolen:?}"
+    );
+    let mut other = other;
+    other
+        .complete_run(next, after(113), &immediate(), false)
+        .expect("its owner completes it");
+}
+
+#[test]
+fn runs_record_their_machine_and_heartbeat() {
+    let mut f = fixture();
+    f.run(HEX, day(1), &projects(0..1), &immediate());
+    let run = f.inventory.last_run(HEX).expect("last").expect("run");
+    assert_eq!(run.machine.as_deref(), Some(process::machine_id().as_str()));
+    assert_eq!(run.heartbeat_at, Some(day(1)));
+    let json = serde_json::to_value(&run).expect("serialise");
+    assert_eq!(json["heartbeat_at"], "2025-01-01T00:00:00.000Z");
 }
