@@ -23,7 +23,8 @@ struct Cli {
     /// The seed of the synthetic workspace: the same seed serves the same bytes.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Serve this JSON fixture instead: `{"id", "name", "projects": [...]}` or an array of projects.
+    /// Serve this JSON fixture instead: `{"id", "name", "projects": [...], "lineage": {...}}` or an
+    /// array of projects.
     #[arg(long, value_name = "FILE")]
     from_json: Option<PathBuf>,
     /// The port on 127.0.0.1; 0 picks a free one.
@@ -38,6 +39,9 @@ struct Cli {
     /// Override the workspace name.
     #[arg(long)]
     workspace_name: Option<String>,
+    /// Serve the workspace as Enterprise: `queriedTables` answers instead of 403.
+    #[arg(long)]
+    enterprise: bool,
 
     /// Allow this many `GET /projects` requests per fixed one-minute window; excess gets 429.
     #[arg(long, value_name = "N", help_heading = "Faults")]
@@ -109,6 +113,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some(name) = &cli.workspace_name {
         workspace.name.clone_from(name);
+    }
+    if cli.enterprise {
+        workspace.lineage.enterprise = true;
     }
     let config = SimConfig {
         token: cli.token.clone(),
