@@ -50,7 +50,9 @@ mod synthetic;
 mod timestamp;
 
 pub use error::SimError;
-pub use faults::{ErrorShape, Faults, ParseFaultError, RateLimitBurst, ServerErrorBurst, SlowPage};
+pub use faults::{
+    ErrorShape, Faults, ParseFaultError, RateLimitBurst, Scope, ServerErrorBurst, SlowPage,
+};
 pub use handle::SimHandle;
 pub use lineage::{
     Cell, CellContents, ComponentRef, DataConnection, ExpectedLineage, Lineage, ProjectContent,

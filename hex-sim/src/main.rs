@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Parser;
 use hex_sim::{
-    ErrorShape, Faults, RateLimitBurst, ServerErrorBurst, SimConfig, Simulator, SlowPage, Workspace,
+    ErrorShape, Faults, RateLimitBurst, Scope, ServerErrorBurst, SimConfig, Simulator, SlowPage,
+    Workspace,
 };
 
 /// A local HTTP server that behaves like the Hex public API v1.
@@ -77,6 +78,10 @@ struct Cli {
     /// Answer every API request 403, naming SCOPE as the missing token scope.
     #[arg(long, value_name = "SCOPE", help_heading = "Faults")]
     forbidden: Option<String>,
+    /// The token lacks this read scope (repeatable): data-connections, cells, runs,
+    /// queried-tables, export or users; those endpoints answer 403.
+    #[arg(long, value_name = "SCOPE", help_heading = "Faults")]
+    missing_scope: Vec<Scope>,
     /// The JSON error body shape: reason-details or code-message.
     #[arg(long, value_name = "SHAPE", default_value_t = ErrorShape::ReasonDetails, help_heading = "Faults")]
     error_shape: ErrorShape,
@@ -96,6 +101,7 @@ impl Cli {
             truncated_page: self.truncated_page,
             repeat_cursor: self.repeat_cursor,
             forbidden: self.forbidden.clone(),
+            missing_scopes: self.missing_scope.clone(),
             error_shape: self.error_shape,
         }
     }

@@ -20,6 +20,7 @@ use super::{ApiError, AppState, TraceId, json_response, parse_direction, parse_l
 use crate::catalog::Position;
 use crate::cursor;
 use crate::export::{self, ExportMeta};
+use crate::faults::Scope;
 use crate::lineage::{Cell, DataConnection, Lineage, ProjectContent};
 use crate::model::{Field, Project};
 use crate::stats::{PerProject, bump};
@@ -80,6 +81,17 @@ impl LineageIndex {
             .lineage
             .content(project_id)
             .map(std::borrow::Cow::into_owned))
+    }
+}
+
+impl AppState {
+    /// A 403 when the token lacks `scope` (the `missing_scopes` fault).
+    fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.faults.missing_scopes.contains(&scope) {
+            let details = format!("Token is missing required scope: {}", scope.permission());
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "Forbidden", details));
+        }
+        Ok(())
     }
 }
 
@@ -260,6 +272,7 @@ pub(super) async fn list_data_connections(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     bump(&state.counters.data_connection_list_requests);
+    state.require(Scope::DataConnections)?;
     let query = CursorQuery::parse(query.as_deref(), 100)?;
     let by_name = query.sort_by(&["CREATED_AT", "NAME"])? == "NAME";
     let items = state
@@ -293,6 +306,7 @@ pub(super) async fn get_data_connection(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     bump(&state.counters.data_connection_get_requests);
+    state.require(Scope::DataConnections)?;
     let connection: &DataConnection =
         state.lineage.lineage.data_connection(&id).ok_or_else(|| {
             ApiError::new(
@@ -349,6 +363,7 @@ pub(super) async fn list_cells(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     bump(&state.counters.cells_requests);
+    state.require(Scope::Cells)?;
     let query = CursorQuery::parse(query.as_deref(), 100)?;
     let project_id = query
         .param("projectId")
@@ -405,6 +420,7 @@ pub(super) async fn list_runs(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     bump(&state.counters.runs_requests);
+    state.require(Scope::Runs)?;
     let (mut limit, mut offset) = (25, 0);
     let (mut status, mut trigger) = (None, None);
     for (key, value) in form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes()) {
@@ -519,6 +535,7 @@ pub(super) async fn list_queried_tables(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     bump(&state.counters.queried_tables_requests);
+    state.require(Scope::QueriedTables)?;
     if !state.lineage.lineage.enterprise {
         let body = json!({ "message": NOT_ENTERPRISE }).to_string();
         return Ok((
@@ -559,6 +576,7 @@ pub(super) async fn export_project(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     bump(&state.counters.export_requests);
+    state.require(Scope::Export)?;
     let request: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Null
     } else {
@@ -726,6 +744,7 @@ pub(super) async fn list_groups(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     bump(&state.counters.group_list_requests);
+    state.require(Scope::Users)?;
     let query = CursorQuery::parse(query.as_deref(), 500)?;
     query.sort_by(&["CREATED_AT", "NAME"])?;
     let directory = &state.lineage.directory;
@@ -763,6 +782,7 @@ pub(super) async fn list_users(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     bump(&state.counters.user_list_requests);
+    state.require(Scope::Users)?;
     let query = CursorQuery::parse(query.as_deref(), 500)?;
     query.sort_by(&["NAME", "EMAIL"])?;
     let items = state

@@ -787,3 +787,128 @@ fn an_edited_workspace_serves_its_edits() {
         assert!(cells.iter().any(|served| served["id"] == cell.id.as_str()));
     }
 }
+
+#[test]
+fn a_json_fixture_with_lineage_is_served_as_written() {
+    let fixture = serde_json::json!({
+        "id": "ws-1",
+        "name": "Fixture",
+        "projects": [
+            {"id": "p1", "title": "Orders", "type": "PROJECT", "createdAt": "2025-01-01T00:00:00.000Z",
+             "lastPublishedAt": "2025-02-01T00:00:00.000Z"},
+            {"id": "c1", "title": "Shared CTE", "type": "COMPONENT", "createdAt": "2024-01-01T00:00:00.000Z"}
+        ],
+        "lineage": {
+            "enterprise": true,
+            "dataConnections": [
+                {"id": "dc1", "name": "Warehouse", "type": "snowflake", "futureField": 1,
+                 "connectionDetails": {"snowflake": {"database": "DB", "schema": "S"}}},
+                {"id": "dc2", "name": "Ducks", "type": "motherduck"}
+            ],
+            "projects": {
+                "p1": {
+                    "cells": [
+                        {"id": "a", "staticId": "sa", "cellType": "SQL", "dataConnectionId": "dc1", "label": null,
+                         "contents": {"sqlCell": {"source": "SELECT * FROM t", "outputDataframe": "df"},
+                                      "codeCell": null, "markdownCell": null},
+                         "reads": ["snowflake.db.s.t"], "newCellField": true},
+                        {"id": "b", "cellType": "SQL", "dataConnectionId": "dc2",
+                         "contents": {"sqlCell": {"source": "SELEC 1"}}, "unparsable": true},
+                        {"id": "i", "cellType": "COMPONENT_IMPORT", "component": {"id": "c1", "version": 2}},
+                        {"id": "x", "cellType": "VEGA_CHART"}
+                    ],
+                    "runs": [
+                        {"runId": "r1", "status": "ERRORED", "startTime": "2025-02-02T00:00:00.000Z"},
+                        {"runId": "r2", "status": "COMPLETED", "startTime": "2025-02-03T00:00:00.000Z",
+                         "endTime": "2025-02-03T00:01:00.000Z", "elapsedTime": 60000}
+                    ],
+                    "queriedTables": [{"dataConnectionId": "dc1", "dataConnectionName": "Warehouse", "tableName": "T"}]
+                },
+                "c1": {"cells": [{"id": "k", "cellType": "SQL", "dataConnectionId": "dc2",
+                                  "contents": {"sqlCell": {"source": "SELECT * FROM md.main.k"}},
+                                  "reads": ["duckdb.md.main.k"]}]}
+            }
+        }
+    });
+    let workspace = Workspace::from_json_str(&fixture.to_string()).unwrap();
+    let expected = workspace.expected_lineage("p1").unwrap();
+    assert_eq!(
+        expected.tables,
+        BTreeSet::from(["snowflake.db.s.t".to_owned()])
+    );
+    assert_eq!(
+        expected.data_connections,
+        BTreeSet::from(["dc1".to_owned(), "dc2".to_owned()])
+    );
+    assert_eq!(expected.components, BTreeSet::from(["c1".to_owned()]));
+    assert_eq!(expected.unparsable_cells, 1);
+    assert_eq!(expected.latest_run.unwrap().run_id, "r2");
+    assert_eq!(
+        workspace.expected_lineage("c1").unwrap().tables,
+        BTreeSet::from(["duckdb.md.main.k".to_owned()])
+    );
+    assert_eq!(workspace.expected_lineage("missing"), None);
+    let ducks = workspace.lineage.data_connection("dc2").unwrap();
+    assert_eq!(
+        (ducks.platform(), ducks.defaults()),
+        ("duckdb", (None, None))
+    );
+    let warehouse = workspace.lineage.data_connection("dc1").unwrap();
+    assert_eq!(
+        warehouse.defaults(),
+        (Some("DB".to_owned()), Some("S".to_owned()))
+    );
+
+    let sim = serve(workspace);
+    let connection = get(&sim, "/api/v1/data-connections/dc1").json();
+    assert_eq!(connection, fixture["lineage"]["dataConnections"][0]);
+    let cells = get(&sim, "/api/v1/cells?projectId=p1").json()["values"].clone();
+    let cells = cells.as_array().unwrap();
+    assert_eq!(
+        cells.len(),
+        5,
+        "four own cells and the component's one SQL cell"
+    );
+    assert_eq!(cells[0]["newCellField"], true);
+    assert_eq!(
+        cells[0]["contents"],
+        fixture["lineage"]["projects"]["p1"]["cells"][0]["contents"]
+    );
+    assert_eq!(
+        cells[3]["contents"]["sqlCell"]["source"],
+        "SELECT * FROM md.main.k"
+    );
+    assert_eq!(cells[4]["cellType"], "VEGA_CHART");
+    let runs = get(&sim, "/api/v1/projects/p1/runs").json();
+    assert_eq!(runs["runs"][0]["runId"], "r2");
+    let tables = get(&sim, "/api/v1/projects/p1/queriedTables").json();
+    assert_eq!(
+        tables["values"],
+        fixture["lineage"]["projects"]["p1"]["queriedTables"]
+    );
+    let export = request(
+        sim.addr(),
+        "POST",
+        "/api/v1/projects/export",
+        Some(TOKEN),
+        r#"{"projectId":"p1"}"#,
+    )
+    .json();
+    let document = yaml(export["content"].as_str().unwrap());
+    assert_eq!(
+        document["cells"][2]["config"]["component"]["version"].as_i64(),
+        Some(2)
+    );
+    assert_eq!(
+        document["cells"][3]["cellType"].as_str(),
+        Some("VEGA_CHART")
+    );
+    // A component serves its own cells.
+    assert_eq!(
+        get(&sim, "/api/v1/cells?projectId=c1").json()["values"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
