@@ -2,9 +2,10 @@
 //!
 //! Benchmarks compare a connector against a "raw fetch floor" over 100k projects, so the server
 //! must not be the bottleneck. At startup every project is serialized once (without `sharing`,
-//! plus its `sharing` value on the side, spliced in only when asked for), sorted newest first, and
-//! indexed once per combination of the three visibility flags. A page is then a binary search for
-//! the cursor and a concatenation of ready-made strings.
+//! plus its `sharing` value on the side, spliced in only when asked for), and indexed once per
+//! sort key (`createdAt`, `lastEditedAt`, `lastPublishedAt`, each newest first) and combination
+//! of the three visibility flags; an ascending list walks the same index backwards. A page is
+//! then a binary search for the cursor and a concatenation of ready-made strings.
 
 use std::collections::HashMap;
 
@@ -15,8 +16,9 @@ use crate::model::{Field, Project};
 /// One project, serialized.
 #[derive(Debug)]
 struct Entry {
-    /// The sort key: `createdAt` (empty when absent or null, which sorts such projects last).
-    created_at: Box<str>,
+    /// The sort keys, by [`SortKey`]: the timestamps, empty when absent or null (which sorts
+    /// such projects last, newest first).
+    keys: [Box<str>; SortKey::ALL],
     id: Box<str>,
     /// The project's JSON object without `sharing`.
     body: Box<str>,
@@ -25,12 +27,12 @@ struct Entry {
 }
 
 impl Entry {
-    fn key(&self) -> (&str, &str) {
-        (&self.created_at, &self.id)
+    fn key(&self, sort: SortKey) -> (&str, &str) {
+        (&self.keys[sort as usize], &self.id)
     }
 
-    fn cursor(&self) -> String {
-        cursor::encode(&self.created_at, &self.id)
+    fn cursor(&self, sort: SortKey) -> String {
+        cursor::encode(&self.keys[sort as usize], &self.id)
     }
 
     /// Appends the project's JSON, with `sharing` when asked and present.
@@ -48,6 +50,57 @@ impl Entry {
                 out.push('}');
             }
             _ => out.push_str(&self.body),
+        }
+    }
+}
+
+/// The timestamp `GET /projects` sorts by (`sortBy`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum SortKey {
+    /// `CREATED_AT`, the default.
+    #[default]
+    Created = 0,
+    /// `LAST_EDITED_AT`.
+    LastEdited = 1,
+    /// `LAST_PUBLISHED_AT`; never-published projects come last newest first, first oldest first.
+    LastPublished = 2,
+}
+
+impl SortKey {
+    const ALL: usize = 3;
+
+    /// The key named by a `sortBy` value.
+    pub(crate) fn parse(value: &str) -> Option<SortKey> {
+        match value {
+            "CREATED_AT" => Some(SortKey::Created),
+            "LAST_EDITED_AT" => Some(SortKey::LastEdited),
+            "LAST_PUBLISHED_AT" => Some(SortKey::LastPublished),
+            _ => None,
+        }
+    }
+
+    fn of(self, project: &Project) -> Box<str> {
+        let field = match self {
+            SortKey::Created => &project.created_at,
+            SortKey::LastEdited => &project.last_edited_at,
+            SortKey::LastPublished => &project.last_published_at,
+        };
+        field.get().map_or("", String::as_str).into()
+    }
+}
+
+/// The order of a list: a key and a direction. The default is Hex's: newest created first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Sort {
+    pub(crate) key: SortKey,
+    pub(crate) descending: bool,
+}
+
+impl Default for Sort {
+    fn default() -> Self {
+        Sort {
+            key: SortKey::Created,
+            descending: true,
         }
     }
 }
@@ -87,22 +140,23 @@ impl Filter {
 /// Where a list request starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Position {
-    /// The newest projects.
+    /// The start of the list.
     First,
-    /// The projects after (older than) this key.
+    /// The items after this key, in the list's order.
     After(CursorKey),
-    /// The projects just before (newer than) this key.
+    /// The items just before this key, in the list's order.
     Before(CursorKey),
 }
 
 /// All projects, serialized, sorted and indexed.
 #[derive(Debug)]
 pub(crate) struct Catalog {
-    /// Newest first; ties broken by id, also descending, so that the order is total.
+    /// Newest created first; ties broken by id, also descending, so that the order is total.
     entries: Vec<Entry>,
     /// The first entry with each id.
     by_id: HashMap<Box<str>, usize>,
-    /// For each [`Filter`], the indices into `entries` of the projects it admits, in order.
+    /// For each [`SortKey`] and [`Filter`] (at `key * Filter::ALL + filter`), the indices into
+    /// `entries` of the projects the filter admits, by that key newest first (ties by id).
     views: Vec<Vec<u32>>,
 }
 
@@ -113,13 +167,9 @@ impl Catalog {
             std::cmp::Reverse((created_at(project), project.id.clone()))
         });
 
-        let views = (0..Filter::ALL)
-            .map(|index| {
-                let filter = Filter::from_index(index);
-                (0..projects.len() as u32)
-                    .filter(|&at| filter.admits(&projects[at as usize]))
-                    .collect()
-            })
+        let admitted: Vec<[bool; Filter::ALL]> = projects
+            .iter()
+            .map(|project| std::array::from_fn(|index| Filter::from_index(index).admits(project)))
             .collect();
 
         let mut by_id = HashMap::with_capacity(projects.len());
@@ -142,11 +192,39 @@ impl Catalog {
                 .entry(project.id.clone().into_boxed_str())
                 .or_insert(at);
             entries.push(Entry {
-                created_at: created_at(&project).into(),
+                keys: [
+                    SortKey::Created.of(&project),
+                    SortKey::LastEdited.of(&project),
+                    SortKey::LastPublished.of(&project),
+                ],
                 id: project.id.into(),
                 body: body.into(),
                 sharing,
             });
+        }
+
+        let mut views = Vec::with_capacity(SortKey::ALL * Filter::ALL);
+        for key in [
+            SortKey::Created,
+            SortKey::LastEdited,
+            SortKey::LastPublished,
+        ] {
+            let mut order: Vec<u32> = (0..entries.len() as u32).collect();
+            if key != SortKey::Created {
+                // Entries are already newest created first.
+                order.sort_by(|&a, &b| {
+                    entries[b as usize]
+                        .key(key)
+                        .cmp(&entries[a as usize].key(key))
+                });
+            }
+            views.extend((0..Filter::ALL).map(|index| {
+                order
+                    .iter()
+                    .copied()
+                    .filter(|&at| admitted[at as usize][index])
+                    .collect()
+            }));
         }
         Ok(Catalog {
             entries,
@@ -171,26 +249,43 @@ impl Catalog {
         Some(out)
     }
 
-    /// The page of at most `limit` projects at `position`, in the list `filter` selects.
-    pub(crate) fn page(&self, filter: Filter, position: &Position, limit: usize) -> Page<'_> {
-        let view = &self.views[filter.index()];
-        // Both searches compare keys in the list's descending order: entries newer than the key
-        // come first.
-        let key_of = |at: &u32| self.entries[*at as usize].key();
-        let (start, end) = match position {
-            Position::First => (0, limit.min(view.len())),
-            Position::After(cursor) => {
+    /// The page of at most `limit` projects at `position`, in the list `filter` selects,
+    /// in the order `sort` asks for.
+    pub(crate) fn page(
+        &self,
+        filter: Filter,
+        sort: Sort,
+        position: &Position,
+        limit: usize,
+    ) -> Page<'_> {
+        let view = &self.views[sort.key as usize * Filter::ALL + filter.index()];
+        let len = view.len();
+        // The view is newest first; an ascending list is the same view read backwards, so the
+        // searches count in the view and the positions are mirrored.
+        let key_of = |at: &u32| self.entries[*at as usize].key(sort.key);
+        let (start, end) = match (position, sort.descending) {
+            (Position::First, _) => (0, limit.min(len)),
+            (Position::After(cursor), true) => {
                 let start = view.partition_point(|at| key_of(at) >= cursor.key());
-                (start, (start + limit).min(view.len()))
+                (start, (start + limit).min(len))
             }
-            Position::Before(cursor) => {
+            (Position::Before(cursor), true) => {
                 let end = view.partition_point(|at| key_of(at) > cursor.key());
+                (end.saturating_sub(limit), end)
+            }
+            (Position::After(cursor), false) => {
+                let start = len - view.partition_point(|at| key_of(at) > cursor.key());
+                (start, (start + limit).min(len))
+            }
+            (Position::Before(cursor), false) => {
+                let end = len - view.partition_point(|at| key_of(at) >= cursor.key());
                 (end.saturating_sub(limit), end)
             }
         };
         Page {
             catalog: self,
             view,
+            sort,
             start,
             end,
         }
@@ -202,6 +297,8 @@ impl Catalog {
 pub(crate) struct Page<'a> {
     catalog: &'a Catalog,
     view: &'a [u32],
+    sort: Sort,
+    /// Positions in the list's order (mirrored into `view` when ascending).
     start: usize,
     end: usize,
 }
@@ -214,25 +311,31 @@ impl Page<'_> {
     }
 
     fn entry(&self, position: usize) -> &Entry {
-        &self.catalog.entries[self.view[position] as usize]
+        let at = if self.sort.descending {
+            position
+        } else {
+            self.view.len() - 1 - position
+        };
+        &self.catalog.entries[self.view[at] as usize]
     }
 
     /// The `after` cursor: the last item's position, or `None` on the last page.
     pub(crate) fn after(&self) -> Option<String> {
         (self.end < self.view.len() && self.end > self.start)
-            .then(|| self.entry(self.end - 1).cursor())
+            .then(|| self.entry(self.end - 1).cursor(self.sort.key))
     }
 
     /// The `before` cursor: the first item's position, or `None` on the first page.
     pub(crate) fn before(&self) -> Option<String> {
-        (self.start > 0 && self.end > self.start).then(|| self.entry(self.start).cursor())
+        (self.start > 0 && self.end > self.start)
+            .then(|| self.entry(self.start).cursor(self.sort.key))
     }
 
     /// A cursor that is the same for every page of this list and never means "done": the
     /// position of the list's first item (or a made-up one when the list is empty).
     pub(crate) fn constant_cursor(&self) -> String {
-        match self.view.first() {
-            Some(&at) => self.catalog.entries[at as usize].cursor(),
+        match (!self.view.is_empty()).then(|| self.entry(0)) {
+            Some(entry) => entry.cursor(self.sort.key),
             None => cursor::encode(
                 crate::REFERENCE_TIMESTAMP,
                 "00000000-0000-4000-8000-000000000000",
@@ -302,7 +405,7 @@ mod tests {
         )
         .unwrap();
         let catalog = Catalog::new(workspace.projects).unwrap();
-        let page = catalog.page(Filter::default(), &Position::First, 10);
+        let page = catalog.page(Filter::default(), Sort::default(), &Position::First, 10);
         let with: Vec<Value> = values(&page, true);
         assert_eq!(
             with[0],
@@ -335,7 +438,7 @@ mod tests {
         let mut forward = Vec::new();
         let mut position = Position::First;
         loop {
-            let page = catalog.page(filter, &position, 20);
+            let page = catalog.page(filter, Sort::default(), &position, 20);
             forward.push(page.start..page.end);
             match page.after() {
                 Some(after) => position = Position::After(cursor::decode(&after).unwrap()),
@@ -344,21 +447,25 @@ mod tests {
         }
         assert_eq!(forward, [0..20, 20..40, 40..60, 60..80, 80..95]);
 
+        let sort = Sort::default();
+        let first_80 = catalog.page(filter, sort, &Position::First, 80);
         let last = catalog.page(
             filter,
-            &Position::After(
-                cursor::decode(&catalog.page(filter, &Position::First, 80).after().unwrap())
-                    .unwrap(),
-            ),
+            sort,
+            &Position::After(cursor::decode(&first_80.after().unwrap()).unwrap()),
             20,
         );
         let previous = catalog.page(
             filter,
+            sort,
             &Position::Before(cursor::decode(&last.before().unwrap()).unwrap()),
             20,
         );
         assert_eq!((previous.start, previous.end), (60, 80));
-        assert_eq!(catalog.page(filter, &Position::First, 20).before(), None);
+        assert_eq!(
+            catalog.page(filter, sort, &Position::First, 20).before(),
+            None
+        );
     }
 
     #[test]
@@ -369,13 +476,14 @@ mod tests {
             components: true,
             trashed: true,
         };
-        let page = catalog.page(everything, &Position::First, 50);
+        let sort = Sort::default();
+        let page = catalog.page(everything, sort, &Position::First, 50);
         let key = cursor::decode(&page.after().unwrap()).unwrap();
         // The same key in the default list starts right after that position, whether or not the
         // item it names is visible there.
-        let next = catalog.page(Filter::default(), &Position::After(key.clone()), 100);
+        let next = catalog.page(Filter::default(), sort, &Position::After(key.clone()), 100);
         let first = next.entry(next.start);
-        assert!(first.key() < key.key());
+        assert!(first.key(SortKey::Created) < key.key());
         assert!(next.len() > 0);
     }
 }

@@ -53,6 +53,59 @@ pub struct SlowPage {
     pub delay_ms: u64,
 }
 
+/// A read scope a token may lack. Hex checks each scope on its own, so a token that lists
+/// projects can still get 403 on cells or data connections (a connector should then go on
+/// without that data, as DataHub does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `GET /data-connections` and `/data-connections/{id}`.
+    DataConnections,
+    /// `GET /cells`.
+    Cells,
+    /// `GET /projects/{id}/runs`.
+    Runs,
+    /// `GET /projects/{id}/queriedTables` (Enterprise has it, but a token may still lack it).
+    QueriedTables,
+    /// `POST /projects/export`.
+    Export,
+    /// `GET /users` and `GET /groups`.
+    Users,
+}
+
+impl Scope {
+    /// The name in the 403's details, e.g. `cells:read`.
+    pub(crate) fn permission(self) -> &'static str {
+        match self {
+            Scope::DataConnections => "data_connections:read",
+            Scope::Cells => "cells:read",
+            Scope::Runs => "runs:read",
+            Scope::QueriedTables => "queried_tables:read",
+            Scope::Export => "export:read",
+            Scope::Users => "users:read",
+        }
+    }
+}
+
+impl FromStr for Scope {
+    type Err = ParseFaultError;
+
+    /// `data-connections`, `cells`, `runs`, `queried-tables`, `export` or `users`.
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        match input.to_ascii_lowercase().as_str() {
+            "data-connections" => Ok(Scope::DataConnections),
+            "cells" => Ok(Scope::Cells),
+            "runs" => Ok(Scope::Runs),
+            "queried-tables" => Ok(Scope::QueriedTables),
+            "export" => Ok(Scope::Export),
+            "users" => Ok(Scope::Users),
+            _ => Err(ParseFaultError {
+                expected: "data-connections, cells, runs, queried-tables, export or users",
+                input: input.to_owned(),
+            }),
+        }
+    }
+}
+
 /// The faults the simulator injects. `Faults::default()` is a well-behaved server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Faults {
@@ -82,6 +135,9 @@ pub struct Faults {
     pub repeat_cursor: bool,
     /// Every API request gets 403, naming this scope as missing (e.g. `projects:read`).
     pub forbidden: Option<String>,
+    /// The token lacks these scopes: their endpoints answer 403 (after counting the request),
+    /// the rest of the API works.
+    pub missing_scopes: Vec<Scope>,
     /// The JSON shape of error bodies.
     pub error_shape: ErrorShape,
 }
@@ -100,6 +156,7 @@ impl Default for Faults {
             truncated_page: None,
             repeat_cursor: false,
             forbidden: None,
+            missing_scopes: Vec::new(),
             error_shape: ErrorShape::ReasonDetails,
         }
     }

@@ -13,7 +13,7 @@ use tokio::sync::{oneshot, watch};
 
 use crate::error::SimError;
 use crate::server::{SimConfig, Simulator};
-use crate::stats::SimStats;
+use crate::stats::{EndpointStats, ProjectRequests, SimStats};
 
 /// How long requests in flight get to finish after shutdown is asked for.
 const GRACE: Duration = Duration::from_secs(2);
@@ -84,6 +84,16 @@ impl SimHandle {
     /// The counters so far.
     pub fn stats(&self) -> SimStats {
         self.simulator.stats()
+    }
+
+    /// The lineage endpoints' counters so far.
+    pub fn endpoint_stats(&self) -> EndpointStats {
+        self.simulator.endpoint_stats()
+    }
+
+    /// The requests about one project so far.
+    pub fn project_requests(&self, project_id: &str) -> ProjectRequests {
+        self.simulator.project_requests(project_id)
     }
 
     /// Stops the server, waiting up to two seconds for requests in flight, and reports whether it

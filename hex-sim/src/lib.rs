@@ -2,10 +2,28 @@
 //!
 //! The Hex connector cannot be demonstrated, tested or benchmarked against a real Hex workspace:
 //! the API needs a paid plan and an admin, it is rate limited, and it will not fail on cue. This
-//! crate stands in for it. It serves `GET /projects` (cursor pagination, visibility flags,
-//! optional sharing), `GET /projects/{id}`, `GET /users/me` and two stubs a peer client calls,
-//! with Hex's authentication and error behaviour, over a deterministic synthetic workspace or a
-//! JSON fixture, and it can inject the faults a connector must survive ([`Faults`]).
+//! crate stands in for it, with Hex's authentication (plain-text 401), error shapes and
+//! `x-trace-id`, over a deterministic synthetic workspace or a JSON fixture, and it can inject the
+//! faults a connector must survive ([`Faults`]). It serves, under `/api/v1`:
+//!
+//! | endpoint | what |
+//! |---|---|
+//! | `GET /projects` | cursor pages (`limit` 1..100, `after`, `before`), `include{Archived,Components,Trashed,Sharing}`, `sortBy` `CREATED_AT` (default) / `LAST_EDITED_AT` / `LAST_PUBLISHED_AT`, `sortDirection` `DESC` (default) / `ASC` |
+//! | `GET /projects/{id}` | one project |
+//! | `GET /users/me` | the API user, with the workspace as `org` (`org.id`) |
+//! | `GET /data-connections`, `GET /data-connections/{id}` | connections, cursor paged, `sortBy` `CREATED_AT` / `NAME`; full and short forms |
+//! | `GET /cells?projectId=` | a project's draft cells, cursor paged, imported components' SQL cells inlined unmarked |
+//! | `GET /projects/{id}/runs` | runs newest first, `limit`/`offset` paging with `nextPage`/`previousPage` URLs, `statusFilter`, `runTriggerFilter` |
+//! | `GET /projects/{id}/queriedTables` | tables a published project's runs queried, cursor paged; 403 `{"message"}` unless [`Lineage::enterprise`] |
+//! | `POST /projects/export` | `{"projectId", "version"}` → `{"filename", "content"}`, the project as YAML, component imports as `config.component: {id, version}` |
+//! | `GET /collections`, `GET /groups`, `GET /users` | the directory the projects' sharing reveals, cursor paged |
+//!
+//! and, outside the API and without auth, `GET /__sim/stats`: [`SimStats`] and, under
+//! `endpoints`, [`EndpointStats`].
+//!
+//! Lineage tests compare a connector against the ground truth: [`Workspace::expected_lineage`]
+//! says which warehouse tables each project's own SQL reads, which connections and components it
+//! uses, and its latest run; [`Workspace::edited`] changes a workspace between two runs.
 //!
 //! ```no_run
 //! use hex_sim::{SimConfig, SimHandle, Workspace};
@@ -21,8 +39,10 @@
 mod catalog;
 mod cursor;
 mod error;
+mod export;
 mod faults;
 mod handle;
+mod lineage;
 mod model;
 mod server;
 mod stats;
@@ -30,12 +50,19 @@ mod synthetic;
 mod timestamp;
 
 pub use error::SimError;
-pub use faults::{ErrorShape, Faults, ParseFaultError, RateLimitBurst, ServerErrorBurst, SlowPage};
+pub use faults::{
+    ErrorShape, Faults, ParseFaultError, RateLimitBurst, Scope, ServerErrorBurst, SlowPage,
+};
 pub use handle::SimHandle;
+pub use lineage::{
+    Cell, CellContents, ComponentRef, DataConnection, ExpectedLineage, Lineage, ProjectContent,
+    QueriedTable, Run, SourceContents, SqlContents, platform_of,
+};
 pub use model::{
     Access, Analytics, AppViews, Category, CollectionAccess, Field, GroupAccess, Named, Person,
     Project, Reviews, Schedule, Sharing, UserAccess, Workspace,
 };
 pub use server::{SimConfig, Simulator, serve};
-pub use stats::SimStats;
+pub use stats::{EndpointStats, ProjectRequests, SimStats};
+pub use synthetic::EditSummary;
 pub use timestamp::{REFERENCE_MILLIS, REFERENCE_TIMESTAMP, format_millis};

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Parser;
 use hex_sim::{
-    ErrorShape, Faults, RateLimitBurst, ServerErrorBurst, SimConfig, Simulator, SlowPage, Workspace,
+    ErrorShape, Faults, RateLimitBurst, Scope, ServerErrorBurst, SimConfig, Simulator, SlowPage,
+    Workspace,
 };
 
 /// A local HTTP server that behaves like the Hex public API v1.
@@ -23,7 +24,8 @@ struct Cli {
     /// The seed of the synthetic workspace: the same seed serves the same bytes.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Serve this JSON fixture instead: `{"id", "name", "projects": [...]}` or an array of projects.
+    /// Serve this JSON fixture instead: `{"id", "name", "projects": [...], "lineage": {...}}` or an
+    /// array of projects.
     #[arg(long, value_name = "FILE")]
     from_json: Option<PathBuf>,
     /// The port on 127.0.0.1; 0 picks a free one.
@@ -38,6 +40,9 @@ struct Cli {
     /// Override the workspace name.
     #[arg(long)]
     workspace_name: Option<String>,
+    /// Serve the workspace as Enterprise: `queriedTables` answers instead of 403.
+    #[arg(long)]
+    enterprise: bool,
 
     /// Allow this many `GET /projects` requests per fixed one-minute window; excess gets 429.
     #[arg(long, value_name = "N", help_heading = "Faults")]
@@ -73,6 +78,10 @@ struct Cli {
     /// Answer every API request 403, naming SCOPE as the missing token scope.
     #[arg(long, value_name = "SCOPE", help_heading = "Faults")]
     forbidden: Option<String>,
+    /// The token lacks this read scope (repeatable): data-connections, cells, runs,
+    /// queried-tables, export or users; those endpoints answer 403.
+    #[arg(long, value_name = "SCOPE", help_heading = "Faults")]
+    missing_scope: Vec<Scope>,
     /// The JSON error body shape: reason-details or code-message.
     #[arg(long, value_name = "SHAPE", default_value_t = ErrorShape::ReasonDetails, help_heading = "Faults")]
     error_shape: ErrorShape,
@@ -92,6 +101,7 @@ impl Cli {
             truncated_page: self.truncated_page,
             repeat_cursor: self.repeat_cursor,
             forbidden: self.forbidden.clone(),
+            missing_scopes: self.missing_scope.clone(),
             error_shape: self.error_shape,
         }
     }
@@ -109,6 +119,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some(name) = &cli.workspace_name {
         workspace.name.clone_from(name);
+    }
+    if cli.enterprise {
+        workspace.lineage.enterprise = true;
     }
     let config = SimConfig {
         token: cli.token.clone(),

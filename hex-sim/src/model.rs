@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::error::SimError;
+use crate::lineage::Lineage;
 
 /// One JSON object field that may be absent, present as `null`, or present with a value.
 ///
@@ -80,6 +81,10 @@ pub struct Workspace {
     pub name: String,
     /// Every project and component, in any order: the server sorts them.
     pub projects: Vec<Project>,
+    /// Data connections, cells, runs and queried tables, and the ground truth of lineage;
+    /// empty when the fixture has no `lineage` key.
+    #[serde(default)]
+    pub lineage: Lineage,
 }
 
 impl Workspace {
@@ -88,8 +93,8 @@ impl Workspace {
     /// The workspace name a fixture of bare projects gets.
     pub const DEFAULT_NAME: &str = "Fixture workspace";
 
-    /// Loads a workspace from a JSON file holding either `{"id", "name", "projects": [...]}` or a
-    /// bare array of project objects (which gets [`Self::DEFAULT_ID`] and [`Self::DEFAULT_NAME`]).
+    /// Loads a workspace from a JSON file holding either `{"id", "name", "projects": [...]}`
+    /// (optionally with `"lineage": {...}`, see [`Lineage`]) or a bare array of project objects (which gets [`Self::DEFAULT_ID`] and [`Self::DEFAULT_NAME`]).
     ///
     /// Projects are served as written: nulls stay null, missing keys stay missing and unknown keys
     /// are kept. Each project needs a string `id`, and known fields must have their Hex types
@@ -115,6 +120,7 @@ impl Workspace {
                 id: Self::DEFAULT_ID.to_owned(),
                 name: Self::DEFAULT_NAME.to_owned(),
                 projects: serde_json::from_str(text)?,
+                lineage: Lineage::default(),
             })
         } else {
             serde_json::from_str(text)

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
@@ -21,12 +21,14 @@ use axum::serve::ListenerExt as _;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::catalog::{Catalog, Filter, Position};
+mod lineage;
+
+use crate::catalog::{Catalog, Filter, Position, Sort, SortKey};
 use crate::cursor;
 use crate::error::SimError;
 use crate::faults::{ErrorShape, Faults, in_run};
 use crate::model::Workspace;
-use crate::stats::{Counters, SimStats, bump};
+use crate::stats::{Counters, EndpointStats, ProjectRequests, SimStats, StatsBody, bump};
 use crate::timestamp::format_http_date;
 
 /// Everything the simulator serves and how it misbehaves.
@@ -78,6 +80,7 @@ struct AppState {
     workspace_name: String,
     project_count: usize,
     catalog: Catalog,
+    lineage: lineage::LineageIndex,
     faults: Faults,
     counters: Counters,
     traces: AtomicU64,
@@ -97,14 +100,21 @@ impl Simulator {
     /// Validates the faults and prepares the workspace for serving.
     pub fn new(config: SimConfig) -> Result<Simulator, SimError> {
         config.faults.validate()?;
-        let Workspace { id, name, projects } = config.workspace;
+        let Workspace {
+            id,
+            name,
+            projects,
+            lineage,
+        } = config.workspace;
         let project_count = projects.len();
+        let lineage = lineage::LineageIndex::new(lineage, &projects);
         let state = AppState {
             token: config.token,
             workspace_id: id,
             workspace_name: name,
             project_count,
             catalog: Catalog::new(projects)?,
+            lineage,
             faults: config.faults,
             counters: Counters::default(),
             traces: AtomicU64::new(0),
@@ -118,6 +128,16 @@ impl Simulator {
     /// The counters so far.
     pub fn stats(&self) -> SimStats {
         self.state.counters.snapshot()
+    }
+
+    /// The lineage endpoints' counters so far.
+    pub fn endpoint_stats(&self) -> EndpointStats {
+        self.state.counters.endpoint_snapshot()
+    }
+
+    /// The requests about one project so far (all zero for a project never asked about).
+    pub fn project_requests(&self, project_id: &str) -> ProjectRequests {
+        self.state.counters.project(project_id)
     }
 
     /// How many projects the workspace holds, whatever their visibility.
@@ -144,10 +164,26 @@ impl Simulator {
     fn router(&self) -> Router {
         Router::new()
             .route("/api/v1/projects", get(list_projects))
-            .route("/api/v1/projects/export", post(export_project))
+            .route("/api/v1/projects/export", post(lineage::export_project))
             .route("/api/v1/projects/{id}", get(get_project))
+            .route("/api/v1/projects/{id}/runs", get(lineage::list_runs))
+            .route(
+                "/api/v1/projects/{id}/queriedTables",
+                get(lineage::list_queried_tables),
+            )
             .route("/api/v1/users/me", get(users_me))
-            .route("/api/v1/cells", get(list_cells))
+            .route("/api/v1/users", get(lineage::list_users))
+            .route("/api/v1/groups", get(lineage::list_groups))
+            .route("/api/v1/collections", get(lineage::list_collections))
+            .route("/api/v1/cells", get(lineage::list_cells))
+            .route(
+                "/api/v1/data-connections",
+                get(lineage::list_data_connections),
+            )
+            .route(
+                "/api/v1/data-connections/{id}",
+                get(lineage::get_data_connection),
+            )
             .route("/__sim/stats", get(stats))
             .fallback(not_found)
             .layer(middleware::from_fn_with_state(self.state.clone(), gate))
@@ -246,9 +282,14 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The trace id of the request being served, for handlers whose bodies repeat it.
+#[derive(Debug, Clone)]
+struct TraceId(String);
+
 /// The middleware around every route: trace id, counting, slowness, auth, and error bodies.
-async fn gate(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+async fn gate(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
     let trace_id = format!("sim-{:016x}", bump(&state.traces));
+    request.extensions_mut().insert(TraceId(trace_id.clone()));
     let mut response = if request.uri().path().starts_with("/__sim/") {
         // The simulator's own endpoints: no auth, no faults, not counted.
         next.run(request).await
@@ -373,6 +414,7 @@ struct ListQuery {
     limit: usize,
     position: Position,
     filter: Filter,
+    sort: Sort,
     include_sharing: bool,
 }
 
@@ -382,6 +424,7 @@ impl ListQuery {
             limit: 25,
             position: Position::First,
             filter: Filter::default(),
+            sort: Sort::default(),
             include_sharing: false,
         };
         let (mut after, mut before) = (None, None);
@@ -397,7 +440,18 @@ impl ListQuery {
                 }
                 "includeTrashed" => list.filter.trashed = parse_bool("includeTrashed", &value)?,
                 "includeSharing" => list.include_sharing = parse_bool("includeSharing", &value)?,
-                // Hex's other filters and sort options are accepted and ignored.
+                "sortBy" => {
+                    list.sort.key = SortKey::parse(&value).ok_or_else(|| {
+                        ApiError::bad_param(
+                            "sortBy",
+                            format!(
+                                "sortBy must be CREATED_AT, LAST_EDITED_AT or LAST_PUBLISHED_AT, got {value:?}"
+                            ),
+                        )
+                    })?
+                }
+                "sortDirection" => list.sort.descending = parse_direction(&value)?,
+                // Hex's other filters are accepted and ignored.
                 _ => {}
             }
         }
@@ -427,6 +481,18 @@ fn parse_limit(value: &str) -> Result<usize, ApiError> {
         _ => Err(ApiError::bad_param(
             "limit",
             format!("limit must be an integer from 1 to 100, got {value:?}"),
+        )),
+    }
+}
+
+/// `sortDirection`: whether the list is newest (or last by name) first.
+fn parse_direction(value: &str) -> Result<bool, ApiError> {
+    match value {
+        "DESC" => Ok(true),
+        "ASC" => Ok(false),
+        _ => Err(ApiError::bad_param(
+            "sortDirection",
+            format!("sortDirection must be ASC or DESC, got {value:?}"),
         )),
     }
 }
@@ -461,7 +527,7 @@ async fn list_projects(
 
     let page = state
         .catalog
-        .page(query.filter, &query.position, query.limit);
+        .page(query.filter, query.sort, &query.position, query.limit);
     let after = if state.faults.repeat_cursor {
         Some(page.constant_cursor())
     } else {
@@ -526,46 +592,13 @@ async fn users_me(State(state): State<Arc<AppState>>) -> Response {
     json_response(body.to_string())
 }
 
-/// `POST /projects/export`: an empty export, for peer clients that ask for one.
-async fn export_project(
-    State(state): State<Arc<AppState>>,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    bump(&state.counters.export_requests);
-    let request: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        Value::Null
-    } else {
-        serde_json::from_slice(&body).map_err(|error| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "Invalid request",
-                format!("Body is not JSON: {error}"),
-            )
-        })?
-    };
-    let from_query = form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes())
-        .find(|(key, _)| key == "projectId")
-        .map(|(_, value)| Value::String(value.into_owned()));
-    let project_id = request
-        .get("projectId")
-        .cloned()
-        .or(from_query)
-        .unwrap_or(Value::Null);
-    Ok(json_response(
-        json!({ "projectId": project_id, "cells": [] }).to_string(),
-    ))
-}
-
-/// `GET /cells`: always an empty list.
-async fn list_cells(State(state): State<Arc<AppState>>) -> Response {
-    bump(&state.counters.cells_requests);
-    json_response(r#"{"values":[],"pagination":{"after":null,"before":null}}"#)
-}
-
 /// `GET /__sim/stats`: the counters, for clients in another process.
 async fn stats(State(state): State<Arc<AppState>>) -> Response {
-    json_response(serde_json::to_string(&state.counters.snapshot()).unwrap_or_default())
+    let body = StatsBody {
+        stats: state.counters.snapshot(),
+        endpoints: state.counters.endpoint_snapshot(),
+    };
+    json_response(serde_json::to_string(&body).unwrap_or_default())
 }
 
 /// Any other path.

@@ -1,9 +1,12 @@
 //! What the simulator has seen and sent, readable while it runs.
 //!
 //! Tests assert on these counts (how many requests did the connector make, how many 429s did it
-//! absorb) and benchmarks report them; `GET /__sim/stats` serves the same numbers to a client in
-//! another process.
+//! absorb, how many cells calls did the second run make) and benchmarks report them;
+//! `GET /__sim/stats` serves the same numbers to a client in another process: the fields of
+//! [`SimStats`], plus [`EndpointStats`] under `endpoints`.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
@@ -44,7 +47,85 @@ pub struct SimStats {
     pub server_errors: u64,
 }
 
-/// The live counters behind [`SimStats`].
+/// Requests to the lineage endpoints, which [`SimStats`] does not count one by one.
+///
+/// A separate type rather than more [`SimStats`] fields, because callers build `SimStats` values
+/// field by field (the benchmarks' deltas). Like the [`SimStats`] endpoint counts, these cover
+/// requests that passed authentication and the `forbidden` fault, whatever their status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointStats {
+    /// `GET /data-connections`.
+    pub data_connection_list_requests: u64,
+    /// `GET /data-connections/{id}`.
+    pub data_connection_get_requests: u64,
+    /// `GET /cells` (also in [`SimStats::cells_requests`]).
+    pub cells_requests: u64,
+    /// `GET /projects/{id}/runs`.
+    pub runs_requests: u64,
+    /// `GET /projects/{id}/queriedTables`, including the 403s of a workspace below Enterprise.
+    pub queried_tables_requests: u64,
+    /// `POST /projects/export` (also in [`SimStats::export_requests`]).
+    pub export_requests: u64,
+    /// `GET /collections`.
+    pub collection_list_requests: u64,
+    /// `GET /groups`.
+    pub group_list_requests: u64,
+    /// `GET /users`.
+    pub user_list_requests: u64,
+}
+
+impl EndpointStats {
+    /// The counts of `self` minus those of an earlier snapshot: what happened in between.
+    pub fn since(&self, earlier: &EndpointStats) -> EndpointStats {
+        EndpointStats {
+            data_connection_list_requests: self.data_connection_list_requests
+                - earlier.data_connection_list_requests,
+            data_connection_get_requests: self.data_connection_get_requests
+                - earlier.data_connection_get_requests,
+            cells_requests: self.cells_requests - earlier.cells_requests,
+            runs_requests: self.runs_requests - earlier.runs_requests,
+            queried_tables_requests: self.queried_tables_requests - earlier.queried_tables_requests,
+            export_requests: self.export_requests - earlier.export_requests,
+            collection_list_requests: self.collection_list_requests
+                - earlier.collection_list_requests,
+            group_list_requests: self.group_list_requests - earlier.group_list_requests,
+            user_list_requests: self.user_list_requests - earlier.user_list_requests,
+        }
+    }
+}
+
+/// The per-project requests one project received, so a test can tell which projects a
+/// connector asked about (an incremental run should skip the unchanged ones).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectRequests {
+    /// `GET /cells?projectId=` for this project (each page counts).
+    pub cells: u64,
+    /// `GET /projects/{id}/runs`.
+    pub runs: u64,
+    /// `GET /projects/{id}/queriedTables`.
+    pub queried_tables: u64,
+    /// `POST /projects/export` for this project.
+    pub export: u64,
+}
+
+/// Which per-project endpoint a request was for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PerProject {
+    Cells,
+    Runs,
+    QueriedTables,
+    Export,
+}
+
+/// The body of `GET /__sim/stats`.
+#[derive(Debug, Serialize)]
+pub(crate) struct StatsBody {
+    #[serde(flatten)]
+    pub(crate) stats: SimStats,
+    pub(crate) endpoints: EndpointStats,
+}
+
+/// The live counters behind [`SimStats`] and [`EndpointStats`].
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub(crate) requests: AtomicU64,
@@ -61,6 +142,15 @@ pub(crate) struct Counters {
     pub(crate) not_found: AtomicU64,
     pub(crate) rate_limited: AtomicU64,
     pub(crate) server_errors: AtomicU64,
+    pub(crate) data_connection_list_requests: AtomicU64,
+    pub(crate) data_connection_get_requests: AtomicU64,
+    pub(crate) runs_requests: AtomicU64,
+    pub(crate) queried_tables_requests: AtomicU64,
+    pub(crate) collection_list_requests: AtomicU64,
+    pub(crate) group_list_requests: AtomicU64,
+    pub(crate) user_list_requests: AtomicU64,
+    /// Per project id; only ids of projects that exist are recorded, so the map stays bounded.
+    pub(crate) per_project: Mutex<HashMap<String, ProjectRequests>>,
 }
 
 /// Adds one and returns the new value (so the first event is number 1).
@@ -81,6 +171,47 @@ impl Counters {
             _ => return,
         };
         bump(counter);
+    }
+
+    /// Counts one request about a project that exists.
+    pub(crate) fn record_project(&self, project_id: &str, endpoint: PerProject) {
+        let mut map = self
+            .per_project
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let requests = map.entry(project_id.to_owned()).or_default();
+        let counter = match endpoint {
+            PerProject::Cells => &mut requests.cells,
+            PerProject::Runs => &mut requests.runs,
+            PerProject::QueriedTables => &mut requests.queried_tables,
+            PerProject::Export => &mut requests.export,
+        };
+        *counter += 1;
+    }
+
+    /// The requests about one project so far.
+    pub(crate) fn project(&self, project_id: &str) -> ProjectRequests {
+        self.per_project
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(project_id)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn endpoint_snapshot(&self) -> EndpointStats {
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        EndpointStats {
+            data_connection_list_requests: read(&self.data_connection_list_requests),
+            data_connection_get_requests: read(&self.data_connection_get_requests),
+            cells_requests: read(&self.cells_requests),
+            runs_requests: read(&self.runs_requests),
+            queried_tables_requests: read(&self.queried_tables_requests),
+            export_requests: read(&self.export_requests),
+            collection_list_requests: read(&self.collection_list_requests),
+            group_list_requests: read(&self.group_list_requests),
+            user_list_requests: read(&self.user_list_requests),
+        }
     }
 
     pub(crate) fn snapshot(&self) -> SimStats {

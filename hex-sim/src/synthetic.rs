@@ -6,6 +6,8 @@
 //! gives the same workspace, byte for byte: the generator uses its own PRNG and a fixed reference
 //! instant instead of `rand` and the wall clock.
 
+pub(crate) mod content;
+
 use serde_json::{Map, json};
 
 use crate::model::{
@@ -13,6 +15,8 @@ use crate::model::{
     Project, Reviews, Schedule, Sharing, UserAccess, Workspace,
 };
 use crate::timestamp::{DAY_MILLIS, REFERENCE_MILLIS, format_millis};
+
+pub use content::EditSummary;
 
 /// The SplitMix64 generator: tiny, fast, and good enough to make test data look varied.
 #[derive(Debug, Clone)]
@@ -224,21 +228,33 @@ impl Workspace {
     /// trashed, about 30% published, some scheduled, with unicode titles and unknown extra fields.
     /// Every timestamp lies in the two years before [`crate::REFERENCE_TIMESTAMP`], and about half
     /// the projects were last viewed in the thirty days before it.
+    ///
+    /// Its [`crate::Lineage`] has eight data connections (Snowflake, BigQuery, Postgres,
+    /// Redshift, Databricks, a schema-less Snowflake, and short forms of MotherDuck and BigQuery)
+    /// and gives every project cells (SQL on a connection, dataframe SQL, Python, markdown,
+    /// component imports), every published project runs and queried tables, and every cell the
+    /// tables it really reads. The workspace is not Enterprise: set `lineage.enterprise` for that.
     pub fn synthetic(seed: u64, size: usize) -> Workspace {
         let mut rng = SplitMix64::new(seed);
         let id = rng.uuid();
         // Each project draws from its own stream, so project `i` does not depend on `size`.
         let base = rng.next_u64();
+        let mut lineage = content::Builder::new(seed, &id);
         let projects = (0..size as u64)
             .map(|index| {
-                let mut rng = SplitMix64::new(SplitMix64::new(base ^ index).next_u64());
-                synthetic_project(&mut rng)
+                let stream = SplitMix64::new(base ^ index).next_u64();
+                let project = synthetic_project(&mut SplitMix64::new(stream));
+                // The lineage draws from a stream of its own, so the projects stay as they were
+                // before lineage existed.
+                lineage.add(stream, &project);
+                project
             })
             .collect();
         Workspace {
             id,
             name: Self::SYNTHETIC_NAME.to_owned(),
             projects,
+            lineage: lineage.finish(),
         }
     }
 }

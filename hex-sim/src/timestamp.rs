@@ -29,6 +29,44 @@ pub fn format_millis(millis: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{milli:03}Z")
 }
 
+/// Reads a timestamp in Hex's format back into epoch milliseconds; `None` for anything else.
+///
+/// Only the exact shape [`format_millis`] writes is accepted (`YYYY-MM-DDTHH:MM:SS.mmmZ`), which
+/// is all the simulator needs to move its own timestamps forward.
+pub(crate) fn parse_millis(text: &str) -> Option<i64> {
+    let bytes = text.as_bytes();
+    let shape_ok = bytes.len() == 24
+        && bytes.iter().enumerate().all(|(at, byte)| match at {
+            4 | 7 => *byte == b'-',
+            10 => *byte == b'T',
+            13 | 16 => *byte == b':',
+            19 => *byte == b'.',
+            23 => *byte == b'Z',
+            _ => byte.is_ascii_digit(),
+        });
+    if !shape_ok {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| text[range].parse::<i64>().ok();
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second, milli) = (
+        number(11..13)?,
+        number(14..16)?,
+        number(17..19)?,
+        number(20..23)?,
+    );
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+    let in_day = ((hour * 60 + minute) * 60 + second) * 1000 + milli;
+    Some(days_from_civil(year, month, day) * DAY_MILLIS + in_day)
+}
+
 /// Formats epoch milliseconds as an HTTP date (RFC 9110's IMF-fixdate), to the second:
 /// `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub(crate) fn format_http_date(millis: i64) -> String {
@@ -91,6 +129,21 @@ mod tests {
             format_millis(REFERENCE_MILLIS - 1),
             "2026-10-31T23:59:59.999Z"
         );
+    }
+
+    #[test]
+    fn parses_what_it_formats() {
+        for millis in [
+            0,
+            1_724_260_569_567,
+            1_709_164_800_001,
+            REFERENCE_MILLIS - 1,
+        ] {
+            assert_eq!(parse_millis(&format_millis(millis)), Some(millis));
+        }
+        assert_eq!(parse_millis("2024-08-21T17:16:09Z"), None);
+        assert_eq!(parse_millis("2024-13-21T17:16:09.567Z"), None);
+        assert_eq!(parse_millis(""), None);
     }
 
     #[test]

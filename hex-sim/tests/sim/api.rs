@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use hex_sim::{Project, SimConfig, SimHandle, Workspace};
 use serde_json::Value;
 
-use crate::support::{TOKEN, get, ids, request, synthetic, walk};
+use crate::support::{get, ids, request, synthetic, walk};
 
 const EVERYTHING: &str = "includeArchived=true&includeComponents=true&includeTrashed=true";
 
@@ -258,7 +258,7 @@ fn one_project_by_id_and_404_for_unknown() {
     );
     assert_eq!(missing.status, 404);
     assert_eq!(missing.json()["reason"], "Not found");
-    assert_eq!(get(&sim, "/api/v1/collections").status, 404);
+    assert_eq!(get(&sim, "/api/v1/dashboards").status, 404);
 }
 
 #[test]
@@ -271,30 +271,6 @@ fn users_me_reports_the_workspace_as_org() {
     assert_eq!(me["org"]["id"], "ws-1234");
     assert_eq!(me["org"]["name"], "Quarterly Café ☕");
     assert!(me["id"].is_string() && me["email"].is_string() && me["name"].is_string());
-}
-
-#[test]
-fn export_and_cells_answer_empty() {
-    let sim = synthetic(3);
-    let export = request(
-        sim.addr(),
-        "POST",
-        "/api/v1/projects/export",
-        Some(TOKEN),
-        r#"{"projectId":"p-1"}"#,
-    );
-    assert_eq!(export.status, 200);
-    assert_eq!(
-        export.json(),
-        serde_json::json!({"projectId": "p-1", "cells": []})
-    );
-    let cells = get(&sim, "/api/v1/cells?projectId=p-1").json();
-    assert_eq!(
-        cells,
-        serde_json::json!({"values": [], "pagination": {"after": null, "before": null}})
-    );
-    let stats = sim.stats();
-    assert_eq!((stats.export_requests, stats.cells_requests), (1, 1));
 }
 
 #[test]

@@ -289,3 +289,43 @@ fn errors_can_use_the_code_message_shape() {
     assert_eq!(failed["code"], "INTERNAL_SERVER_ERROR");
     assert_eq!(failed["issues"], serde_json::json!([]));
 }
+
+#[test]
+fn a_missing_scope_forbids_only_its_endpoints() {
+    let sim = with_faults(
+        20,
+        Faults {
+            missing_scopes: vec![hex_sim::Scope::Cells, hex_sim::Scope::DataConnections],
+            ..Faults::default()
+        },
+    );
+    let id = hex_sim::Workspace::synthetic(42, 1).projects[0].id.clone();
+    for target in [
+        format!("/api/v1/cells?projectId={id}"),
+        "/api/v1/data-connections".to_owned(),
+    ] {
+        let refused = get(&sim, &target);
+        assert_eq!(refused.status, 403, "{target}");
+        assert!(
+            refused.json()["details"]
+                .as_str()
+                .unwrap()
+                .contains("scope"),
+            "{target}"
+        );
+    }
+    assert_eq!(get(&sim, PAGE).status, 200);
+    assert_eq!(
+        get(&sim, &format!("/api/v1/projects/{id}/runs")).status,
+        200
+    );
+    assert_eq!(sim.stats().forbidden, 2);
+    assert_eq!(
+        sim.endpoint_stats().cells_requests,
+        1,
+        "counted, then refused"
+    );
+    assert_eq!(sim.project_requests(&id).cells, 0);
+    assert_eq!("queried-tables".parse(), Ok(hex_sim::Scope::QueriedTables));
+    assert!("projects".parse::<hex_sim::Scope>().is_err());
+}

@@ -6,4 +6,6 @@
 mod api;
 mod embedding;
 mod faults;
+mod ground_truth;
+mod lineage;
 mod support;
