@@ -28,6 +28,7 @@ fn two_project_ids_that_differ_only_in_case_are_a_warning_naming_both() {
             project(LOWER, "Lower"),
             project("11111111-2222-4333-8444-555555555555", "Other"),
         ],
+        lineage: Default::default(),
     };
     let sim = simulator(workspace, Faults::default());
     let host = Host::new();
