@@ -11,9 +11,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use euno_host::bindings::{LogLevel, Resource, RunContext};
+use euno_host::connectors::load_bundled;
+use euno_host::contract::{LogLevel, Resource, RunContext};
 use euno_host::run::{resolve, sandbox_for};
-use euno_host::runtime::{Observer, Runtime};
+use euno_host::sandbox::{EmitError, Observer, Runtime};
 use euno_host::source::SourceFile;
 
 use hex_connector::bindings::{ConfigEntry, LogLevel as GuestLogLevel, Resource as GuestResource};
@@ -29,7 +30,7 @@ use crate::sim::Sim;
 struct Discard;
 
 impl Observer for Discard {
-    fn emit(&mut self, batch: Vec<Resource>) -> Result<(), String> {
+    fn emit(&mut self, batch: Vec<Resource>) -> Result<(), EmitError> {
         drop(batch);
         Ok(())
     }
@@ -53,7 +54,7 @@ pub fn run(projects: usize, rounds: usize) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let runtime = Runtime::new(None)?;
-    let connector = tokio.block_on(runtime.load_bundled_hex())?;
+    let connector = tokio.block_on(load_bundled(&runtime))?;
     let source = resolve(&file, &connector)?;
     let host_runner = HostRunner::new()?;
 

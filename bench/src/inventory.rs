@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use euno_host::bindings::{Property, PropertyValue, Resource};
+use euno_host::contract::{Property, PropertyValue, Resource};
 use euno_host::inventory::{CleanupPolicy, ConnectorIdentity, Inventory};
 use jiff::Timestamp;
 use serde_json::{Value, json};

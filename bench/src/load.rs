@@ -9,7 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use euno_host::runtime::{BUNDLED_HEX_COMPONENT, Runtime};
+use euno_host::connectors::{BUNDLED_HEX_COMPONENT, load_bundled};
+use euno_host::sandbox::Runtime;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store};
 
@@ -78,23 +79,23 @@ pub fn run(rounds: usize) -> anyhow::Result<()> {
 
     let host_jit = timed(rounds, || {
         let runtime = Runtime::new(None)?;
-        tokio.block_on(runtime.load_bundled_hex())?;
+        tokio.block_on(load_bundled(&runtime))?;
         Ok(())
     })?;
     let host_cold = timed(rounds, || {
         let cache = tempfile::tempdir()?;
         let runtime = Runtime::new(Some(cache.path().to_owned()))?;
-        tokio.block_on(runtime.load_bundled_hex())?;
+        tokio.block_on(load_bundled(&runtime))?;
         Ok(())
     })?;
     let warm_cache = tempfile::tempdir()?;
     {
         let runtime = Runtime::new(Some(warm_cache.path().to_owned()))?;
-        tokio.block_on(runtime.load_bundled_hex())?;
+        tokio.block_on(load_bundled(&runtime))?;
     }
     let runtime = Runtime::new(Some(warm_cache.path().to_owned()))?;
     let host_warm = timed(rounds * 10, || {
-        tokio.block_on(runtime.load_bundled_hex())?;
+        tokio.block_on(load_bundled(&runtime))?;
         Ok(())
     })?;
     rows.push((

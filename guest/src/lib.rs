@@ -13,6 +13,7 @@
 //! - `platform` (wasm only): those traits implemented with `waki`, `std` and the host imports.
 //!
 //! The generated `Guest` impl below only picks the platform implementations and delegates.
+#![warn(missing_docs)]
 
 pub mod bindings;
 pub mod client;

@@ -13,9 +13,9 @@ use std::path::Path;
 use jiff::Timestamp;
 use proptest::prelude::*;
 
-use crate::bindings::{ConnectorSpec, FieldKind};
-use crate::runtime::Trust;
-use crate::schedule::Schedule;
+use crate::contract::{ConnectorSpec, FieldKind};
+use crate::sandbox::Trust;
+use crate::scheduler::Schedule;
 use crate::source::SourceFile;
 use crate::source::tests::field;
 
@@ -265,7 +265,7 @@ fn resolves_consistently(text: &str, env: Option<String>) -> Result<(), TestCase
                 let bearer = bearer.expose();
                 prop_assert!(
                     entry.value != bearer
-                        && (bearer.len() < crate::http_policy::MIN_MASKED_SECRET_BYTES
+                        && (bearer.len() < crate::sandbox::egress::MIN_MASKED_SECRET_BYTES
                             || !entry.value.contains(bearer)),
                     "{} carries the credential",
                     entry.name

@@ -4,35 +4,39 @@
 //! sandbox with their secrets held on this side, and keeps what they discover in an embedded
 //! SQLite inventory.
 //!
-//! - [`bindings`]: the WIT contract as Rust types.
-//! - [`runtime`]: engine, linker, the per-call sandbox and its limits.
-//! - [`compile_cache`]: compiled components cached under the data directory, sealed with a MAC.
-//! - [`budget`]: the output budgets of a call (resources, batch, string and log sizes).
-//! - [`http_policy`]: the network policy checked on every outgoing request.
-//! - [`source`]: source files, validated against a connector's spec.
-//! - [`text`]: untrusted text made inert for terminals, logs and the run history.
-//! - [`run`]: one discovery run, from the source file to the inventory.
-//! - [`inventory`]: the SQLite store of resources, sponsorships and runs.
-//! - [`schedule`]: weekly and hourly schedules.
-//! - [`connectors`]: the connectors directory and hot swap.
-//! - [`daemon`]: `serve` and `status`.
-//! - [`cli`] and [`demo`]: the command line.
+//! The modules form layers, read bottom-up; a module uses only modules of lower layers (and, in
+//! a folder, the modules listed before it). `layers.rs` holds the table and a test enforces it.
+//!
+//! 1. Plain utilities: [`text`] (untrusted text made inert, and cut), [`secret`] (a value never
+//!    printed), [`fsutil`] (atomic writes, digests), [`dirscan`] (the one directory scanner and
+//!    its settle rule).
+//! 2. [`contract`]: the `euno:connector` contract in the host's own types; its `v0_1` module is
+//!    the only one that names a type generated from `wit/`.
+//! 3. [`sandbox`]: limits, budgets, output rules, egress policy, the HTTP pool, the compile
+//!    cache, trap diagnosis, the host imports and the engine that loads and calls connectors.
+//! 4. [`inventory`]: the SQLite store of resources, sponsorships and runs.
+//! 5. [`connectors`]: the bundled connector, connector ids, lookup, the connectors directory,
+//!    manifests, installation, and the identity recorded with a run.
+//! 6. [`source`]: source files, validated against a connector's spec.
+//! 7. [`run`]: one discovery run, from the source file to the inventory.
+//! 8. [`scheduler`]: schedules, the tick-driven scheduler, `serve` and `status`.
+//! 9. [`cli`]: the command line, the only module that writes to the terminal.
+#![warn(missing_docs)]
 
-pub mod bindings;
-pub mod budget;
 pub mod cli;
-pub mod compile_cache;
 pub mod connectors;
-pub mod daemon;
-pub mod demo;
-#[cfg(test)]
-mod fuzz;
-pub mod http_policy;
-mod http_pool;
+pub mod contract;
+pub mod dirscan;
+pub mod fsutil;
 pub mod inventory;
 pub mod run;
-pub mod runtime;
-pub mod schedule;
+pub mod sandbox;
+pub mod scheduler;
 pub mod secret;
 pub mod source;
 pub mod text;
+
+#[cfg(test)]
+mod fuzz;
+#[cfg(test)]
+mod layers;

@@ -5,30 +5,32 @@
 //! the connector returns successfully is the run merged (with cleanup) in one transaction; any
 //! failure leaves the inventory exactly as it was and records the run as failed.
 //!
+//! The run reports its progress through the [`RunEvents`] its caller passes (the command line
+//! draws a progress line from them); it writes nothing to a terminal itself.
+//!
 //! What the connector warns about during a run (and the host's own warning when it silences a
 //! flooding connector) is kept with the run, whatever its outcome, so that `run`, `runs` and
 //! `status` show what the connector had to say after its log has scrolled away.
 
-use std::collections::{BTreeMap, HashSet};
-use std::io::{IsTerminal, Write};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
-use serde_json::Value;
 use tracing::Instrument;
 
-use crate::bindings::{ConnectorError, LogLevel, Property, PropertyValue, Resource, RunContext};
-use crate::budget::cut_text;
-use crate::http_policy::EgressPolicy;
+use crate::connectors;
+use crate::contract::{ConnectorError, LogLevel, Property, PropertyValue, Resource, RunContext};
 use crate::inventory::{
     ConnectorIdentity, HEARTBEAT_INTERVAL, Inventory, InventoryError, NewResource, PropertiesJson,
     RunId, RunSummary, format_timestamp,
 };
-use crate::runtime::{CallError, Connector, Observer, Runtime, Sandbox, log_guest_line};
+use crate::sandbox::{
+    CallError, Connector, EgressPolicy, EmitError, Observer, Runtime, Sandbox, log_guest_line,
+};
 use crate::source::{ResolvedSource, SourceError, SourceFile};
-use crate::text::inert;
+use crate::text::{cut, inert};
 
 /// Batches waiting for the writer before the connector is made to wait.
 const QUEUED_BATCHES: usize = 8;
@@ -47,13 +49,30 @@ const MAX_WARNING_BYTES: usize = 2048;
 pub struct RunOptions {
     /// Compute and report the changes and the cleanup without writing them.
     pub dry_run: bool,
-    /// Show a progress line on stderr (only when it is a terminal).
-    pub show_progress: bool,
     /// The schedule slot this run stands for, when the scheduler started it.
     pub scheduled_slot: Option<Timestamp>,
     /// Turn the cleanup's removal guard off for this run (`run --allow-mass-removal`).
     pub allow_mass_removal: bool,
 }
+
+/// What a run tells its caller while it goes. Called from the sandbox's threads, so shared.
+pub trait RunEvents: Send + Sync {
+    /// The connector reported progress on `source`: items done and, when known, expected.
+    fn progress(&self, source: &str, done: u64, total: Option<u64>) {
+        let _ = (source, done, total);
+    }
+
+    /// The connector of `source` returned: the discovery is over, and the run is being recorded.
+    fn discovered(&self, source: &str) {
+        let _ = source;
+    }
+}
+
+/// Events nobody watches: a run in the background.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unwatched;
+
+impl RunEvents for Unwatched {}
 
 /// What a finished run did.
 #[derive(Debug, Clone)]
@@ -89,7 +108,7 @@ impl Warnings {
     /// Keeps `line` (already redacted and inert), cut to [`MAX_WARNING_BYTES`], or counts it.
     fn push(&mut self, line: &str) {
         if self.kept.len() < MAX_RUN_WARNINGS {
-            self.kept.push(cut_text(line, MAX_WARNING_BYTES));
+            self.kept.push(cut(line, MAX_WARNING_BYTES));
         } else {
             self.more += 1;
         }
@@ -107,6 +126,32 @@ impl Warnings {
     }
 }
 
+/// Why a run that started failed; recorded with the run, whose inventory is unchanged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunFailure {
+    /// The connector failed, or the sandbox stopped it.
+    #[error(transparent)]
+    Call(CallError),
+    /// The discovered resources could not be staged.
+    #[error("storing the discovered resources failed: {0}")]
+    Storing(InventoryError),
+    /// The thread staging them panicked.
+    #[error("storing the discovered resources failed: the inventory writer panicked")]
+    WriterPanicked,
+    /// The connector's summary disagrees with what it emitted.
+    #[error("the connector reported {reported} resources but emitted {emitted}")]
+    Count {
+        /// What its summary said.
+        reported: u64,
+        /// What it emitted.
+        emitted: u64,
+    },
+    /// The merge failed (and rolled back).
+    #[error("merging the run into the inventory failed: {0}")]
+    Merge(InventoryError),
+}
+
 /// Why a run did not complete.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -115,26 +160,26 @@ pub enum RunError {
     #[error(transparent)]
     Source(#[from] SourceError),
     /// The connector rejected a setting; the run was recorded as failed and nothing was changed.
-    #[error("source \"{source_name}\": {reason}")]
+    #[error("source \"{source_name}\": {error}")]
     InvalidSetting {
         /// The source.
         source_name: String,
         /// The connector's complaint, naming the setting.
-        reason: String,
+        error: CallError,
     },
-    /// The run started but the connector failed; nothing was changed.
-    #[error("run {run_id} of source \"{source_name}\" failed: {reason}")]
+    /// The run started but failed; nothing was changed.
+    #[error("run {run_id} of source \"{source_name}\" failed: {failure}")]
     Failed {
         /// The source.
         source_name: String,
         /// The failed run.
         run_id: i64,
         /// Why.
-        reason: String,
+        failure: RunFailure,
     },
     /// Another run of the source is in progress (in this process or another).
-    #[error("{0}")]
-    Busy(String),
+    #[error(transparent)]
+    Busy(InventoryError),
     /// The inventory could not be read or written.
     #[error("source \"{source_name}\": {error}")]
     Inventory {
@@ -143,17 +188,6 @@ pub enum RunError {
         /// The failure.
         error: InventoryError,
     },
-}
-
-impl ConnectorIdentity {
-    /// The identity recorded with each run of `connector`.
-    pub fn of(connector: &Connector) -> Self {
-        Self {
-            id: connector.spec.id.clone(),
-            version: connector.spec.version.clone(),
-            digest: connector.digest.clone(),
-        }
-    }
 }
 
 /// Checks a source file's settings against its connector, as far as the host trusts it, reading
@@ -177,13 +211,15 @@ pub fn sandbox_for(file: &SourceFile, source: &ResolvedSource) -> Sandbox {
 }
 
 /// Runs a discovery of `file` with `connector` and records it in the inventory at `db_path`.
-/// When `cancel` turns true the connector is stopped and the run recorded as cancelled.
+/// Progress goes to `events`. When `cancel` turns true the connector is stopped and the run
+/// recorded as cancelled.
 pub async fn run_source(
     runtime: &Runtime,
     db_path: &Path,
     file: &SourceFile,
     connector: &Connector,
     options: RunOptions,
+    events: Arc<dyn RunEvents>,
     cancel: Option<tokio::sync::watch::Receiver<bool>>,
 ) -> Result<RunReport, RunError> {
     let source = resolve(file, connector)?;
@@ -193,13 +229,13 @@ pub async fn run_source(
         error,
     };
     let mut inventory = Inventory::open(db_path).map_err(inventory_error)?;
-    let identity = ConnectorIdentity::of(connector);
+    let identity = connectors::identity(connector);
     let started_at = Timestamp::now();
     let clock = std::time::Instant::now();
     let run = inventory
         .begin_run(&source.name, &identity, started_at)
         .map_err(|error| match error {
-            InventoryError::RunInProgress { .. } => RunError::Busy(error.to_string()),
+            InventoryError::RunInProgress { .. } => RunError::Busy(error),
             error => inventory_error(error),
         })?;
     // Kept until the run is recorded as finished, whichever way: then it stops.
@@ -216,14 +252,13 @@ pub async fn run_source(
     let writer = spawn_writer(db_path.to_owned(), run, receiver);
     let by_type = Arc::new(Mutex::new(BTreeMap::new()));
     let warnings = Arc::new(Mutex::new(Warnings::default()));
-    let observer = RunObserver::new(
-        source.name.clone(),
-        connector,
+    let observer = RunObserver {
+        source: source.name.clone(),
+        by_type: Arc::clone(&by_type),
+        warnings: Arc::clone(&warnings),
         sender,
-        Arc::clone(&by_type),
-        Arc::clone(&warnings),
-        options.show_progress,
-    );
+        events: Arc::clone(&events),
+    };
     let context = RunContext {
         run_id: run.0.to_string(),
         source_name: source.name.clone(),
@@ -250,14 +285,9 @@ pub async fn run_source(
     // The observer (and with it the channel's sender) went away with the store, so the writer
     // drains what is queued and stops.
     tracing::debug!(source = %name, elapsed = ?clock.elapsed(), "the connector returned");
-    let staged = writer
-        .join()
-        .unwrap_or_else(|_| Err("the inventory writer panicked".to_owned()));
+    let staged = writer.join().unwrap_or(Err(RunFailure::WriterPanicked));
     tracing::debug!(source = %name, elapsed = ?clock.elapsed(), "the writer has staged everything");
-    if options.show_progress && std::io::stderr().is_terminal() {
-        // Ends the progress line; a closed stderr is no reason to fail (or panic).
-        let _ = writeln!(std::io::stderr());
-    }
+    events.discovered(&source.name);
     let warnings = std::mem::take(
         &mut *warnings
             .lock()
@@ -270,34 +300,38 @@ pub async fn run_source(
             .map_err(inventory_error)?;
     }
 
-    let failure = match (&outcome, &staged) {
-        (Err(call), _) => Some(call.to_string()),
-        (Ok(_), Err(error)) => Some(format!("storing the discovered resources failed: {error}")),
-        (Ok(summary), Ok(count)) if summary.emitted != *count => Some(format!(
-            "the connector reported {} resources but emitted {count}",
-            summary.emitted
-        )),
-        _ => None,
+    let failure = match (outcome, staged) {
+        (Err(call), _) => Err(RunFailure::Call(call)),
+        (Ok(_), Err(failure)) => Err(failure),
+        (Ok(summary), Ok(count)) if summary.emitted != count => Err(RunFailure::Count {
+            reported: summary.emitted,
+            emitted: count,
+        }),
+        (Ok(summary), Ok(_)) => Ok(summary),
     };
-    if let Some(reason) = failure {
-        // The call's error is made inert where it is built; this edge does not rely on it.
-        let reason = inert(&reason).into_owned();
-        inventory
-            .fail_run(run, Timestamp::now(), &reason)
-            .map_err(inventory_error)?;
-        if let Err(CallError::Connector(ConnectorError::InvalidConfig(_))) = outcome {
-            return Err(RunError::InvalidSetting {
-                source_name: source.name,
-                reason,
+    let discovered = match failure {
+        Ok(discovered) => discovered,
+        Err(failure) => {
+            // The call's error is made inert where it is built; this edge does not rely on it.
+            let reason = inert(&failure.to_string()).into_owned();
+            inventory
+                .fail_run(run, Timestamp::now(), &reason)
+                .map_err(inventory_error)?;
+            return Err(match failure {
+                RunFailure::Call(
+                    error @ CallError::Connector(ConnectorError::InvalidConfig(_)),
+                ) => RunError::InvalidSetting {
+                    source_name: source.name,
+                    error,
+                },
+                failure => RunError::Failed {
+                    source_name: source.name,
+                    run_id: run.0,
+                    failure,
+                },
             });
         }
-        return Err(RunError::Failed {
-            source_name: source.name,
-            run_id: run.0,
-            reason,
-        });
-    }
-    let discovered = outcome.expect("failures returned above");
+    };
     let cleanup = if options.allow_mass_removal {
         file.cleanup.allowing_mass_removal()
     } else {
@@ -318,7 +352,7 @@ pub async fn run_source(
             return Err(RunError::Failed {
                 source_name: source.name,
                 run_id: run.0,
-                reason,
+                failure: RunFailure::Merge(error),
             });
         }
     };
@@ -383,11 +417,11 @@ fn spawn_writer(
     db_path: PathBuf,
     run: RunId,
     batches: Receiver<Vec<Resource>>,
-) -> std::thread::JoinHandle<Result<u64, String>> {
+) -> std::thread::JoinHandle<Result<u64, RunFailure>> {
     std::thread::Builder::new()
         .name("euno-writer".to_owned())
         .spawn(move || {
-            let inventory = Inventory::open(&db_path).map_err(|e| e.to_string())?;
+            let inventory = Inventory::open(&db_path).map_err(RunFailure::Storing)?;
             let mut staged = 0u64;
             while let Ok(batch) = batches.recv() {
                 let mut resources: Vec<NewResource> =
@@ -400,7 +434,7 @@ fn spawn_writer(
                 }
                 inventory
                     .stage(run, &resources)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(RunFailure::Storing)?;
                 staged += resources.len() as u64;
             }
             Ok(staged)
@@ -408,68 +442,18 @@ fn spawn_writer(
         .expect("spawning the inventory writer thread")
 }
 
-/// Checks and converts what the connector emits, and passes it to the writer.
+/// Counts what the connector emits (the sandbox has checked it) and passes it to the writer;
+/// keeps its warnings; hands its progress to the caller's events.
 struct RunObserver {
     source: String,
-    resource_types: HashSet<String>,
-    seen: HashSet<String>,
     by_type: Arc<Mutex<BTreeMap<String, u64>>>,
     warnings: Arc<Mutex<Warnings>>,
     sender: SyncSender<Vec<Resource>>,
-    progress: bool,
-}
-
-impl RunObserver {
-    fn new(
-        source: String,
-        connector: &Connector,
-        sender: SyncSender<Vec<Resource>>,
-        by_type: Arc<Mutex<BTreeMap<String, u64>>>,
-        warnings: Arc<Mutex<Warnings>>,
-        show_progress: bool,
-    ) -> Self {
-        Self {
-            source,
-            resource_types: connector.spec.resource_types.iter().cloned().collect(),
-            seen: HashSet::new(),
-            by_type,
-            warnings,
-            sender,
-            progress: show_progress && std::io::stderr().is_terminal(),
-        }
-    }
-
-    fn check(&mut self, resource: &Resource) -> Result<(), String> {
-        let uri = &resource.uri;
-        if uri.is_empty() {
-            return Err("the connector emitted a resource with an empty URI".to_owned());
-        }
-        if uri
-            .chars()
-            .any(|c| c.is_uppercase() || c.is_whitespace() || c.is_control())
-        {
-            return Err(format!(
-                "the connector emitted URI `{uri}`, which is not lowercase without spaces"
-            ));
-        }
-        if !self.resource_types.contains(&resource.resource_type) {
-            return Err(format!(
-                "the connector emitted `{uri}` with type `{}`, which its spec does not declare",
-                resource.resource_type
-            ));
-        }
-        if !self.seen.insert(uri.clone()) {
-            return Err(format!("the connector emitted `{uri}` twice in one run"));
-        }
-        Ok(())
-    }
+    events: Arc<dyn RunEvents>,
 }
 
 impl Observer for RunObserver {
-    fn emit(&mut self, batch: Vec<Resource>) -> Result<(), String> {
-        for resource in &batch {
-            self.check(resource)?;
-        }
+    fn emit(&mut self, batch: Vec<Resource>) -> Result<(), EmitError> {
         {
             let mut by_type = self
                 .by_type
@@ -486,7 +470,7 @@ impl Observer for RunObserver {
         }
         self.sender
             .send(batch)
-            .map_err(|_| "the inventory writer stopped; see the run's error".to_owned())
+            .map_err(|_| EmitError::WriterStopped)
     }
 
     fn log(&mut self, level: LogLevel, message: String) {
@@ -500,14 +484,7 @@ impl Observer for RunObserver {
     }
 
     fn progress(&mut self, done: u64, total: Option<u64>) {
-        if self.progress {
-            let mut err = std::io::stderr().lock();
-            let _ = match total {
-                Some(total) => write!(err, "\r{}: {done}/{total}", self.source),
-                None => write!(err, "\r{}: {done} discovered", self.source),
-            };
-            let _ = err.flush();
-        }
+        self.events.progress(&self.source, done, total);
     }
 }
 
@@ -525,8 +502,8 @@ pub fn to_new_resource(resource: Resource) -> NewResource {
 }
 
 /// Writes properties straight into their stored form, byte for byte what
-/// [`PropertiesJson::from_map`] gives for the map of [`property_json`] values (keys sorted, the
-/// last of two equal names winning), without building that map.
+/// [`PropertiesJson::from_map`] gives for the map of their JSON values (timestamps as RFC 3339
+/// UTC text; keys sorted, the last of two equal names winning), without building that map.
 pub fn render_properties(mut properties: Vec<Property>) -> PropertiesJson {
     // Stable, so that of two equal names the later stays later.
     properties.sort_by(|a, b| a.name.cmp(&b.name));
@@ -568,8 +545,11 @@ fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
     serde_json::to_writer(out, value).expect("strings, integers and lists serialise");
 }
 
-/// A typed property as JSON: timestamps become RFC 3339 UTC text.
-pub fn property_json(value: PropertyValue) -> Value {
+/// A typed property as JSON, timestamps as RFC 3339 UTC text: what [`render_properties`] must
+/// agree with.
+#[cfg(test)]
+fn property_json(value: PropertyValue) -> serde_json::Value {
+    use serde_json::Value;
     match value {
         PropertyValue::Null => Value::Null,
         PropertyValue::Text(text) => Value::String(text),
@@ -586,6 +566,7 @@ pub fn property_json(value: PropertyValue) -> Value {
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
+    use serde_json::Value;
 
     use super::*;
 

@@ -33,33 +33,273 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::bindings::{ConfigEntry, ConnectorSpec, FieldKind};
-use crate::http_policy::{MIN_MASKED_SECRET_BYTES, Origin};
+use crate::connectors::{BUNDLED_ID, ConnectorRef};
+use crate::contract::{ConfigEntry, ConnectorSpec, FieldKind};
 use crate::inventory::{CleanupPolicy, CleanupStrategy, is_removal_ratio};
-use crate::runtime::{Limits, Trust};
+use crate::sandbox::egress::{MIN_MASKED_SECRET_BYTES, OriginError};
+use crate::sandbox::limits::{LimitsError, LimitsTable};
+use crate::sandbox::{Limits, Origin, Trust};
 use crate::secret::Secret;
-
-/// The bundled Hex connector's id, the default connector of a source.
-pub const BUNDLED_HEX: &str = "hex";
 
 /// A source file that failed to load or to match its connector.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {message}", .path.display())]
+#[error("{}: {problem}", .path.display())]
 pub struct SourceError {
     /// The file.
     pub path: PathBuf,
-    /// What is wrong, naming the field.
-    pub message: String,
+    /// What is wrong, naming the field (boxed: errors stay small on the happy path).
+    pub problem: Box<SourceProblem>,
 }
 
-/// Which component a source runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConnectorRef {
-    /// The connector whose `spec()` reports this id: from the connectors directory, or the
-    /// bundled one for `hex`.
-    Id(String),
-    /// A component file (relative paths are relative to the source file).
-    File(PathBuf),
+/// What is wrong with a source file. Each says which field; none quotes a value read from the
+/// environment or a secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceProblem {
+    /// The file cannot be read.
+    #[error("cannot read the source file: {0}")]
+    Read(std::io::Error),
+    /// Not TOML, or a key or type the file may not have.
+    #[error("{0}")]
+    Syntax(String),
+    /// `name` is blank.
+    #[error("field `name` must not be empty")]
+    EmptyName,
+    /// `connector` is neither an id nor a component file.
+    #[error(
+        "field `connector`: `{0}` is neither a connector id (like `{BUNDLED_ID}`) nor a path to a \
+         `.wasm` component"
+    )]
+    Connector(String),
+    /// A `[network] allow` entry that is not an origin.
+    #[error("`network.allow[{index}]`: `{text}` cannot be granted: {source}")]
+    Grant {
+        /// Its position.
+        index: usize,
+        /// The grant as written (literal: `[network]` has no `${VAR}`).
+        text: String,
+        /// Why it is no origin.
+        source: OriginError,
+    },
+    /// The `[cleanup]` table.
+    #[error(transparent)]
+    Cleanup(#[from] CleanupError),
+    /// The `[limits]` table.
+    #[error(transparent)]
+    Limits(#[from] LimitsError),
+    /// A setting the connector does not have.
+    #[error("unknown setting `settings.{key}`; the {connector} connector accepts: {known}")]
+    UnknownSetting {
+        /// The key.
+        key: String,
+        /// The connector's id.
+        connector: String,
+        /// The settings it has.
+        known: String,
+    },
+    /// A name in both tables.
+    #[error("`{0}` is set both in [settings] and in [secrets]; keep it in [secrets] only")]
+    SettingAndSecret(String),
+    /// A secret the connector never mentions: a typo, and the secret meant is missing.
+    #[error(
+        "unknown secret `{key}`; the {connector} connector's settings are: {known}{}",
+        bearer.as_ref().map_or(String::new(), |f| format!(" (it asks for `{f}` as its bearer credential)"))
+    )]
+    UnknownSecret {
+        /// The key, `secrets.<name>`.
+        key: String,
+        /// The connector's id.
+        connector: String,
+        /// The settings it has.
+        known: String,
+        /// The field it asks for as its bearer credential, if any.
+        bearer: Option<String>,
+    },
+    /// A secret that is not a string.
+    #[error("secret `{key}` must be a string, not a {found}")]
+    SecretType {
+        /// The key.
+        key: String,
+        /// The TOML type written.
+        found: &'static str,
+    },
+    /// A blank secret.
+    #[error("secret `{0}` must not be empty")]
+    EmptySecret(String),
+    /// A `${VAR}` reference that cannot be read.
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    /// A credential written under `[settings]` for a component.
+    #[error(
+        "setting `{key}` is a credential ({why}): move it to [secrets], which the connector never \
+         sees; under [settings] it would be handed to the connector"
+    )]
+    CredentialInSettings {
+        /// The key.
+        key: String,
+        /// Why it is one.
+        why: &'static str,
+    },
+    /// A setting that is a table, an array or a date.
+    #[error("setting `{key}` must be a string, number or boolean, not a {found}")]
+    SettingType {
+        /// The key.
+        key: String,
+        /// The TOML type written.
+        found: &'static str,
+    },
+    /// A setting that carries a secret's value.
+    #[error(
+        "setting `{key}` carries the value of the secret `{secret}`; settings are handed to the \
+         connector, so a secret may not be copied into one"
+    )]
+    CarriesSecret {
+        /// The key.
+        key: String,
+        /// The secret's name.
+        secret: String,
+    },
+    /// A required secret is missing.
+    #[error("missing required secret `secrets.{name}` ({label})")]
+    MissingSecret {
+        /// Its name.
+        name: String,
+        /// Its label.
+        label: String,
+    },
+    /// A required setting is missing.
+    #[error("missing required setting `{key}` ({label})")]
+    MissingSetting {
+        /// Its key.
+        key: String,
+        /// Its label.
+        label: String,
+    },
+    /// A value that does not fit its field's kind.
+    #[error(transparent)]
+    Kind(#[from] KindError),
+    /// The bundled connector's base URL has no origin to grant.
+    #[error("setting `settings.{field}`: {source}")]
+    BaseUrl {
+        /// The field.
+        field: String,
+        /// Why.
+        source: OriginError,
+    },
+    /// A credential that cannot be sent in an HTTP header.
+    #[error(transparent)]
+    Bearer(#[from] BearerError),
+}
+
+/// A `[cleanup]` table that cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CleanupError {
+    /// `after_days` missing or zero with `strategy = "after_days"`.
+    #[error(
+        "`cleanup.after_days` must be a whole number of days, 1 or more, with strategy \"after_days\""
+    )]
+    AfterDaysMissing,
+    /// `after_days` with another strategy.
+    #[error("`cleanup.after_days` is only allowed with strategy = \"after_days\"")]
+    AfterDaysUnused,
+    /// An unknown strategy.
+    #[error("`cleanup.strategy` must be \"immediate\", \"none\" or \"after_days\", not \"{0}\"")]
+    Strategy(String),
+    /// A removal ratio out of range.
+    #[error("`cleanup.max_removal_ratio` must be above 0 and at most 1, not {0}")]
+    Ratio(f64),
+}
+
+/// A `${VAR}` reference that cannot be read. Only the reference is quoted, never a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnvError {
+    /// `${` without `}`.
+    #[error("setting `{key}`: `${{` without a closing `}}`")]
+    Unclosed {
+        /// The key.
+        key: String,
+    },
+    /// A name that cannot be a variable's.
+    #[error("setting `{key}`: `${{{name}}}` is not a valid environment variable name")]
+    BadName {
+        /// The key.
+        key: String,
+        /// The name as written.
+        name: String,
+    },
+    /// A variable that is not set.
+    #[error("setting `{key}` refers to the environment variable `{name}`, which is not set")]
+    Unset {
+        /// The key.
+        key: String,
+        /// The variable.
+        name: String,
+    },
+}
+
+/// A value that does not fit its field's kind. `shown` is what the file wrote (`${VAR}`
+/// unexpanded), or that it is not shown because it is secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KindError {
+    /// Blank text.
+    #[error("setting `{key}` must not be empty")]
+    Empty {
+        /// The key.
+        key: String,
+    },
+    /// Not an integer.
+    #[error("setting `{key}` must be an integer, got {shown}")]
+    Integer {
+        /// The key.
+        key: String,
+        /// The value as shown.
+        shown: String,
+    },
+    /// Not `true` or `false`.
+    #[error("setting `{key}` must be true or false, got {shown}")]
+    Boolean {
+        /// The key.
+        key: String,
+        /// The value as shown.
+        shown: String,
+    },
+    /// Not an absolute http(s) URL.
+    #[error("setting `{key}` must be an absolute http(s) URL, got {shown}: {source}")]
+    Url {
+        /// The key.
+        key: String,
+        /// The value as shown.
+        shown: String,
+        /// Why.
+        source: OriginError,
+    },
+}
+
+/// A credential that cannot go in an `Authorization` header. The value is never quoted: it is
+/// secret, and a line break in it usually means a token read from a file with its newline.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BearerError {
+    /// A control character.
+    #[error(
+        "setting `{0}` contains a line break or another control character, which cannot be sent \
+         in an HTTP header; check the value (it is not shown: it is secret)"
+    )]
+    Control(String),
+    /// Leading or trailing spaces.
+    #[error(
+        "setting `{0}` starts or ends with spaces; check the value (it is not shown: it is secret)"
+    )]
+    Spaces(String),
+    /// Another character a header cannot carry.
+    #[error(
+        "setting `{0}` contains characters that cannot be sent in an HTTP header (it is not \
+         shown: it is secret)"
+    )]
+    Header(String),
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,11 +318,11 @@ struct RawSource {
     #[serde(default)]
     cleanup: RawCleanup,
     #[serde(default)]
-    limits: RawLimits,
+    limits: LimitsTable,
 }
 
 fn default_connector() -> String {
-    BUNDLED_HEX.to_owned()
+    BUNDLED_ID.to_owned()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -98,20 +338,6 @@ struct RawCleanup {
     strategy: Option<String>,
     after_days: Option<u32>,
     max_removal_ratio: Option<f64>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLimits {
-    memory_mib: Option<u32>,
-    deadline_seconds: Option<u64>,
-    max_request_seconds: Option<u64>,
-    max_request_total_seconds: Option<u64>,
-    max_response_bytes: Option<u64>,
-    max_resources: Option<u64>,
-    max_batch: Option<u64>,
-    max_string_bytes: Option<u64>,
-    max_log_bytes: Option<u64>,
 }
 
 /// A source file whose shape is valid; its settings are not yet checked against a connector.
@@ -176,7 +402,7 @@ impl SourceFile {
     pub fn load(path: &Path) -> Result<Self, SourceError> {
         let text = std::fs::read_to_string(path).map_err(|e| SourceError {
             path: path.to_owned(),
-            message: format!("cannot read the source file: {e}"),
+            problem: Box::new(SourceProblem::Read(e)),
         })?;
         Self::parse(path, &text)
     }
@@ -184,42 +410,27 @@ impl SourceFile {
     /// Shape-checks the text of a source file; `path` names it in errors and anchors relative
     /// connector paths.
     pub fn parse(path: &Path, text: &str) -> Result<Self, SourceError> {
-        let error = |message: String| SourceError {
+        let error = |problem: SourceProblem| SourceError {
             path: path.to_owned(),
-            message,
+            problem: Box::new(problem),
         };
-        let raw: RawSource = toml::from_str(text).map_err(|e| error(toml_message(text, &e)))?;
+        let raw: RawSource = toml::from_str(text)
+            .map_err(|e| error(SourceProblem::Syntax(toml_message(text, &e))))?;
         if raw.name.trim().is_empty() {
-            return Err(error("field `name` must not be empty".to_owned()));
+            return Err(error(SourceProblem::EmptyName));
         }
-        let connector = if raw.connector.ends_with(".wasm") {
-            let file = PathBuf::from(&raw.connector);
-            let base = path.parent().unwrap_or(Path::new("."));
-            ConnectorRef::File(if file.is_absolute() {
-                file
-            } else {
-                base.join(file)
-            })
-        } else if !raw.connector.is_empty()
-            && raw
-                .connector
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        {
-            ConnectorRef::Id(raw.connector)
-        } else {
-            return Err(error(format!(
-                "field `connector`: `{}` is neither a connector id (like `{BUNDLED_HEX}`) nor a path to a `.wasm` component",
-                raw.connector
-            )));
-        };
+        let base = path.parent().unwrap_or(Path::new("."));
+        let connector = ConnectorRef::parse(&raw.connector, base)
+            .ok_or_else(|| error(SourceProblem::Connector(raw.connector.clone())))?;
         let mut network = Vec::new();
-        for (i, text) in raw.network.allow.iter().enumerate() {
+        for (index, text) in raw.network.allow.iter().enumerate() {
             // Grants are literal (no `${VAR}`), so quoting one shows nothing secret.
-            let origin = Origin::grant(text).map_err(|e| {
-                error(format!(
-                    "`network.allow[{i}]`: `{text}` cannot be granted: {e}"
-                ))
+            let origin = Origin::grant(text).map_err(|source| {
+                error(SourceProblem::Grant {
+                    index,
+                    text: text.clone(),
+                    source,
+                })
             })?;
             if !network.contains(&origin) {
                 network.push(origin);
@@ -233,8 +444,8 @@ impl SourceFile {
             secrets: raw.secrets,
             network,
             schedule: raw.schedule,
-            cleanup: cleanup_policy(raw.cleanup).map_err(error)?,
-            limits: limits(raw.limits).map_err(error)?,
+            cleanup: cleanup_policy(raw.cleanup).map_err(|e| error(e.into()))?,
+            limits: Limits::try_from(raw.limits).map_err(|e| error(e.into()))?,
         })
     }
 
@@ -247,9 +458,9 @@ impl SourceFile {
         trust: &Trust,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<ResolvedSource, SourceError> {
-        let error = |message: String| SourceError {
+        let error = |problem: SourceProblem| SourceError {
             path: self.path.clone(),
-            message,
+            problem: Box::new(problem),
         };
         let known = || {
             spec.fields
@@ -260,11 +471,11 @@ impl SourceFile {
         };
         for key in self.settings.keys() {
             if !spec.fields.iter().any(|f| &f.name == key) {
-                return Err(error(format!(
-                    "unknown setting `settings.{key}`; the {} connector accepts: {}",
-                    spec.id,
-                    known()
-                )));
+                return Err(error(SourceProblem::UnknownSetting {
+                    key: key.clone(),
+                    connector: spec.id.clone(),
+                    known: known(),
+                }));
             }
         }
         let bearer_field = spec.bearer_credential_field.as_deref();
@@ -273,30 +484,26 @@ impl SourceFile {
         for (name, value) in &self.secrets {
             let key = format!("secrets.{name}");
             if self.settings.contains_key(name) {
-                return Err(error(format!(
-                    "`{name}` is set both in [settings] and in [secrets]; keep it in [secrets] only"
-                )));
+                return Err(error(SourceProblem::SettingAndSecret(name.clone())));
             }
             // A name the connector never mentions is a typo: the secret meant would be missing.
             if !spec.fields.iter().any(|f| &f.name == name) && bearer_field != Some(name) {
-                return Err(error(format!(
-                    "unknown secret `{key}`; the {} connector's settings are: {}{}",
-                    spec.id,
-                    known(),
-                    bearer_field.map_or(String::new(), |f| format!(
-                        " (it asks for `{f}` as its bearer credential)"
-                    ))
-                )));
+                return Err(error(SourceProblem::UnknownSecret {
+                    key,
+                    connector: spec.id.clone(),
+                    known: known(),
+                    bearer: bearer_field.map(str::to_owned),
+                }));
             }
             let toml::Value::String(written) = value else {
-                return Err(error(format!(
-                    "secret `{key}` must be a string, not a {}",
-                    value.type_str()
-                )));
+                return Err(error(SourceProblem::SecretType {
+                    key,
+                    found: value.type_str(),
+                }));
             };
-            let text = expand_env(&key, written, &env).map_err(&error)?;
+            let text = expand_env(&key, written, &env).map_err(|e| error(e.into()))?;
             if text.trim().is_empty() {
-                return Err(error(format!("secret `{key}` must not be empty")));
+                return Err(error(SourceProblem::EmptySecret(key)));
             }
             secrets.insert(name, (key, Secret::new(text)));
         }
@@ -317,9 +524,7 @@ impl SourceFile {
                 } else {
                     "the connector asks for it as its bearer credential"
                 };
-                return Err(error(format!(
-                    "setting `{key}` is a credential ({why}): move it to [secrets], which the connector never sees; under [settings] it would be handed to the connector"
-                )));
+                return Err(error(SourceProblem::CredentialInSettings { key, why }));
             }
             let text = setting_text(&key, value, &env).map_err(&error)?;
             notes.push(format!(
@@ -332,7 +537,7 @@ impl SourceFile {
         let mut config = Vec::new();
         for field in &spec.fields {
             if let Some((key, secret)) = secrets.get(field.name.as_str()) {
-                check_kind(key, field.kind, secret.expose(), None).map_err(&error)?;
+                check_kind(key, field.kind, secret.expose(), None).map_err(|e| error(e.into()))?;
                 continue;
             }
             let key = format!("settings.{}", field.name);
@@ -340,27 +545,29 @@ impl SourceFile {
                 (Some(raw), _) => {
                     let value = setting_text(&key, raw, &env).map_err(&error)?;
                     if let Some((name, _)) = secrets.iter().find(|(_, (_, s))| carries(&value, s)) {
-                        return Err(error(format!(
-                            "setting `{key}` carries the value of the secret `{name}`; settings are handed to the connector, so a secret may not be copied into one"
-                        )));
+                        return Err(error(SourceProblem::CarriesSecret {
+                            key,
+                            secret: (*name).to_owned(),
+                        }));
                     }
                     (value, as_written(raw))
                 }
                 (None, Some(default)) if !field.secret => (default.clone(), default.clone()),
                 (None, _) if field.required => {
-                    let message = if field.secret || bearer_field == Some(field.name.as_str()) {
-                        format!(
-                            "missing required secret `secrets.{}` ({})",
-                            field.name, field.label
-                        )
+                    let label = field.label.clone();
+                    let problem = if field.secret || bearer_field == Some(field.name.as_str()) {
+                        SourceProblem::MissingSecret {
+                            name: field.name.clone(),
+                            label,
+                        }
                     } else {
-                        format!("missing required setting `{key}` ({})", field.label)
+                        SourceProblem::MissingSetting { key, label }
                     };
-                    return Err(error(message));
+                    return Err(error(problem));
                 }
                 (None, _) => continue,
             };
-            check_kind(&key, field.kind, &value, Some(&written)).map_err(&error)?;
+            check_kind(&key, field.kind, &value, Some(&written)).map_err(|e| error(e.into()))?;
             values.insert(field.name.as_str(), value.clone());
             config.push(ConfigEntry {
                 name: field.name.clone(),
@@ -379,10 +586,12 @@ impl SourceFile {
                 if let Some(field) = &spec.base_url_field
                     && let Some(url) = values.get(field.as_str())
                 {
-                    grant(
-                        Origin::of_url(url)
-                            .map_err(|e| error(format!("setting `settings.{field}`: {e}")))?,
-                    );
+                    grant(Origin::of_url(url).map_err(|source| {
+                        error(SourceProblem::BaseUrl {
+                            field: field.clone(),
+                            source,
+                        })
+                    })?);
                 }
             }
             Trust::Component { installed_origins } => {
@@ -391,7 +600,7 @@ impl SourceFile {
         }
         let bearer = match bearer_field.and_then(|field| secrets.get(field)) {
             Some((key, secret)) => {
-                check_bearer(key, secret).map_err(&error)?;
+                check_bearer(key, secret).map_err(|e| error(e.into()))?;
                 Some(secret.clone())
             }
             None => None,
@@ -460,16 +669,16 @@ fn setting_text(
     key: &str,
     value: &toml::Value,
     env: &impl Fn(&str) -> Option<String>,
-) -> Result<String, String> {
+) -> Result<String, SourceProblem> {
     match value {
-        toml::Value::String(s) => expand_env(key, s, env),
+        toml::Value::String(s) => Ok(expand_env(key, s, env)?),
         toml::Value::Integer(i) => Ok(i.to_string()),
         toml::Value::Boolean(b) => Ok(b.to_string()),
         toml::Value::Float(f) => Ok(f.to_string()),
-        other => Err(format!(
-            "setting `{key}` must be a string, number or boolean, not a {}",
-            other.type_str()
-        )),
+        other => Err(SourceProblem::SettingType {
+            key: key.to_owned(),
+            found: other.type_str(),
+        }),
     }
 }
 
@@ -478,23 +687,25 @@ fn expand_env(
     key: &str,
     text: &str,
     env: &impl Fn(&str) -> Option<String>,
-) -> Result<String, String> {
+) -> Result<String, EnvError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| format!("setting `{key}`: `${{` without a closing `}}`"))?;
+        let end = after.find('}').ok_or_else(|| EnvError::Unclosed {
+            key: key.to_owned(),
+        })?;
         let name = &after[..end];
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!(
-                "setting `{key}`: `${{{name}}}` is not a valid environment variable name"
-            ));
+            return Err(EnvError::BadName {
+                key: key.to_owned(),
+                name: name.to_owned(),
+            });
         }
-        let value = env(name).ok_or_else(|| {
-            format!("setting `{key}` refers to the environment variable `{name}`, which is not set")
+        let value = env(name).ok_or_else(|| EnvError::Unset {
+            key: key.to_owned(),
+            name: name.to_owned(),
         })?;
         out.push_str(&value);
         rest = &after[end + 1..];
@@ -505,75 +716,75 @@ fn expand_env(
 
 /// Checks a value against its field's kind. `shown` is the value as the source file wrote it
 /// (`${VAR}` unexpanded), which is what a message quotes; a secret (`None`) is never quoted.
-fn check_kind(key: &str, kind: FieldKind, value: &str, shown: Option<&str>) -> Result<(), String> {
-    let shown = match shown {
+fn check_kind(
+    key: &str,
+    kind: FieldKind,
+    value: &str,
+    shown: Option<&str>,
+) -> Result<(), KindError> {
+    let key = key.to_owned();
+    let shown = || match shown {
         Some(text) => format!("`{text}`"),
         None => "the value (not shown: it is secret)".to_owned(),
     };
     match kind {
-        FieldKind::Text if value.trim().is_empty() => {
-            Err(format!("setting `{key}` must not be empty"))
-        }
+        FieldKind::Text if value.trim().is_empty() => Err(KindError::Empty { key }),
         FieldKind::Text => Ok(()),
         FieldKind::Integer => value
             .parse::<i64>()
             .map(drop)
-            .map_err(|_| format!("setting `{key}` must be an integer, got {shown}")),
+            .map_err(|_| KindError::Integer {
+                key,
+                shown: shown(),
+            }),
         FieldKind::Boolean => match value {
             "true" | "false" => Ok(()),
-            _ => Err(format!(
-                "setting `{key}` must be true or false, got {shown}"
-            )),
+            _ => Err(KindError::Boolean {
+                key,
+                shown: shown(),
+            }),
         },
-        FieldKind::Url => Origin::of_url(value).map(drop).map_err(|e| {
-            format!("setting `{key}` must be an absolute http(s) URL, got {shown}: {e}")
-        }),
+        FieldKind::Url => Origin::of_url(value)
+            .map(drop)
+            .map_err(|source| KindError::Url {
+                key,
+                shown: shown(),
+                source,
+            }),
     }
 }
 
-/// A credential must fit in an `Authorization` header. The value is never quoted: it is secret,
-/// and a line break in it usually means a token read from a file with its newline.
-fn check_bearer(key: &str, secret: &Secret) -> Result<(), String> {
+/// A credential must fit in an `Authorization` header.
+fn check_bearer(key: &str, secret: &Secret) -> Result<(), BearerError> {
     let value = secret.expose();
     if value.bytes().any(|b| b.is_ascii_control()) {
-        return Err(format!(
-            "setting `{key}` contains a line break or another control character, which cannot              be sent in an HTTP header; check the value (it is not shown: it is secret)"
-        ));
+        return Err(BearerError::Control(key.to_owned()));
     }
     if value != value.trim() {
-        return Err(format!(
-            "setting `{key}` starts or ends with spaces; check the value (it is not shown: it              is secret)"
-        ));
+        return Err(BearerError::Spaces(key.to_owned()));
     }
     match http::HeaderValue::from_str(&format!("Bearer {value}")) {
         Ok(_) => Ok(()),
-        Err(_) => Err(format!(
-            "setting `{key}` contains characters that cannot be sent in an HTTP header (it is              not shown: it is secret)"
-        )),
+        Err(_) => Err(BearerError::Header(key.to_owned())),
     }
 }
 
-fn cleanup_policy(raw: RawCleanup) -> Result<CleanupPolicy, String> {
-    let strategy = match (raw.strategy.as_deref().unwrap_or("immediate"), raw.after_days) {
+fn cleanup_policy(raw: RawCleanup) -> Result<CleanupPolicy, CleanupError> {
+    let strategy = match (
+        raw.strategy.as_deref().unwrap_or("immediate"),
+        raw.after_days,
+    ) {
         ("immediate", None) => CleanupStrategy::Immediate,
         ("none", None) => CleanupStrategy::None,
         ("after_days", Some(days)) if days > 0 => CleanupStrategy::AfterDays(days),
-        ("after_days", _) => return Err("`cleanup.after_days` must be a whole number of days, 1 or more, with strategy \"after_days\"".to_owned()),
-        ("immediate" | "none", Some(_)) => {
-            return Err("`cleanup.after_days` is only allowed with strategy = \"after_days\"".to_owned());
-        }
-        (other, _) => {
-            return Err(format!(
-                "`cleanup.strategy` must be \"immediate\", \"none\" or \"after_days\", not \"{other}\""
-            ));
-        }
+        ("after_days", _) => return Err(CleanupError::AfterDaysMissing),
+        ("immediate" | "none", Some(_)) => return Err(CleanupError::AfterDaysUnused),
+        (other, _) => return Err(CleanupError::Strategy(other.to_owned())),
     };
     if let Some(ratio) = raw.max_removal_ratio
         && !is_removal_ratio(ratio)
     {
-        return Err(format!(
-            "`cleanup.max_removal_ratio` must be above 0 and at most 1, not {ratio}"
-        ));
+        return Err(CleanupError::Ratio(ratio));
     }
     Ok(CleanupPolicy {
         strategy,
@@ -581,100 +792,10 @@ fn cleanup_policy(raw: RawCleanup) -> Result<CleanupPolicy, String> {
     })
 }
 
-fn limits(raw: RawLimits) -> Result<Limits, String> {
-    let defaults = Limits::default();
-    let memory_bytes = match raw.memory_mib {
-        None => defaults.memory_bytes,
-        Some(mib @ 16..=4096) => (mib as usize) << 20,
-        Some(other) => {
-            return Err(format!(
-                "`limits.memory_mib` must be between 16 and 4096, not {other}"
-            ));
-        }
-    };
-    let seconds =
-        |name: &str, value: Option<u64>, default: std::time::Duration, max: u64| match value {
-            None => Ok(default),
-            Some(s) if (1..=max).contains(&s) => Ok(std::time::Duration::from_secs(s)),
-            Some(s) => Err(format!(
-                "`limits.{name}` must be between 1 and {max}, not {s}"
-            )),
-        };
-    Ok(Limits {
-        memory_bytes,
-        deadline: seconds(
-            "deadline_seconds",
-            raw.deadline_seconds,
-            defaults.deadline,
-            7 * 24 * 3600,
-        )?,
-        request_timeout: seconds(
-            "max_request_seconds",
-            raw.max_request_seconds,
-            defaults.request_timeout,
-            3600,
-        )?,
-        request_total: seconds(
-            "max_request_total_seconds",
-            raw.max_request_total_seconds,
-            defaults.request_total,
-            86_400,
-        )?,
-        max_response_bytes: count(
-            "max_response_bytes",
-            raw.max_response_bytes,
-            defaults.max_response_bytes,
-            1024..=4 << 30,
-        )?,
-        max_resources: count(
-            "max_resources",
-            raw.max_resources,
-            defaults.max_resources,
-            1..=100_000_000,
-        )?,
-        max_batch: count(
-            "max_batch",
-            raw.max_batch,
-            defaults.max_batch as u64,
-            1..=1_000_000,
-        )? as usize,
-        max_string_bytes: count(
-            "max_string_bytes",
-            raw.max_string_bytes,
-            defaults.max_string_bytes as u64,
-            64..=64 << 20,
-        )? as usize,
-        max_log_bytes: count(
-            "max_log_bytes",
-            raw.max_log_bytes,
-            defaults.max_log_bytes,
-            0..=1 << 30,
-        )?,
-    })
-}
-
-/// A whole-number limit within `range`, or its default.
-fn count(
-    name: &str,
-    value: Option<u64>,
-    default: u64,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<u64, String> {
-    match value {
-        None => Ok(default),
-        Some(n) if range.contains(&n) => Ok(n),
-        Some(n) => Err(format!(
-            "`limits.{name}` must be between {} and {}, not {n}",
-            range.start(),
-            range.end()
-        )),
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::bindings::ConfigField;
+    use crate::contract::ConfigField;
 
     /// A config field for test specs; the fuzz targets use it too.
     pub(crate) fn field(
@@ -1088,6 +1209,7 @@ pub(crate) mod tests {
                 .to_string();
             assert!(err.contains("settings.api_token"), "{err}");
             assert!(!err.contains("hxtp"), "{err}");
+            assert!(!err.contains("  "), "one line, without gaps: {err}");
         }
     }
 

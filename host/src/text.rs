@@ -9,7 +9,8 @@
 //! a message stays one line and shows what it really holds.
 //!
 //! JSON output and stored properties keep the exact data: JSON escapes control characters itself,
-//! and a catalog must not change what a source said.
+//! and a catalog must not change what a source said. [`cut`] bounds a line that must not grow
+//! without end (a log line, a warning kept with a run).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -42,6 +43,24 @@ pub fn inert(text: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// `message` cut to at most `max` bytes at a character boundary, saying how much was cut: for a
+/// log line or a warning that must not grow without end. Redact a message before cutting it: cut
+/// first, a secret across the cut would leave its prefix behind.
+pub fn cut(message: &str, max: usize) -> String {
+    if message.len() <= max {
+        return message.to_owned();
+    }
+    let mut end = max;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}… ({} more bytes cut)",
+        &message[..end],
+        message.len() - end
+    )
 }
 
 /// Whether `c` must not reach a terminal or a log as it is: C0 controls (line breaks and tabs
@@ -97,6 +116,13 @@ mod tests {
             let shown = inert(&format!("a{c}b")).into_owned();
             assert_eq!(shown, format!("a\\u{{{:x}}}b", u32::from(c)));
         }
+    }
+
+    #[test]
+    fn long_text_is_cut_at_a_character_boundary_saying_how_much() {
+        assert_eq!(cut("short", 10), "short");
+        let cut_text = cut(&"é".repeat(10), 5);
+        assert_eq!(cut_text, "éé… (16 more bytes cut)");
     }
 
     proptest::proptest! {

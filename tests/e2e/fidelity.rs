@@ -6,7 +6,6 @@
 //! or misbehaving on cue.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Instant;
 
 use hex_sim::{
     ErrorShape, Faults, RateLimitBurst, ServerErrorBurst, SimHandle, SlowPage, Workspace,
@@ -718,10 +717,8 @@ fn the_defaults_throttle_to_30_requests_a_minute_in_pages_of_100() {
     );
     let sim = simulator(workspace, Faults::default());
     let host = Host::new();
-    let started = Instant::now();
     // No tuning setting at all: every value is the connector's default.
     let output = run(&host, &sim, "info", "");
-    let elapsed = started.elapsed();
     assert_eq!(output.code, 0, "{output:#?}");
     assert!(
         output.stderr.contains("100 per page") && output.stderr.contains("at most 30 requests"),
@@ -729,12 +726,6 @@ fn the_defaults_throttle_to_30_requests_a_minute_in_pages_of_100() {
         output.stderr
     );
     assert_eq!(sim.stats().project_list_requests, 2, "two pages of 100");
-    // The second page may start only 60 s / 30 = 2 s after the first: a lower bound, which a
-    // slow machine cannot break.
-    assert!(
-        elapsed.as_millis() >= 2_000,
-        "two requests in {elapsed:?}: not throttled to 30 a minute"
-    );
     let resources = host.resources(Some("Hex"));
     assert_eq!(
         resources
@@ -744,6 +735,29 @@ fn the_defaults_throttle_to_30_requests_a_minute_in_pages_of_100() {
         visible
     );
     assert!(resources.iter().all(|r| r["type"] != "hex_component"));
+
+    // The throttle holds requests back, as the API sees it (no stopwatch): at 6 requests a minute
+    // the second page may start only 10 s after the first, so a run whose deadline is 2 s asks
+    // for the first page and is stopped before it may ask for the second.
+    let before = sim.stats().project_list_requests;
+    let output = run(
+        &host,
+        &sim,
+        "info",
+        "requests_per_minute = 6\n[limits]\ndeadline_seconds = 2",
+    );
+    assert_eq!(output.code, 3, "{output:#?}");
+    assert!(
+        output.stderr.contains("at most 6 requests per minute")
+            && output.stderr.contains("stopped after the 2s deadline"),
+        "{}",
+        output.stderr
+    );
+    assert_eq!(
+        sim.stats().project_list_requests - before,
+        1,
+        "the second page was held back"
+    );
 }
 
 /// The retry lines of a run's stderr for `status`: `(trace id, the logged delay in seconds)`.

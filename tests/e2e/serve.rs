@@ -1,6 +1,12 @@
 //! `euno-host serve` end to end: due sources run, components swap under a running daemon
 //! without disturbing runs in flight, bad components and bad source files are rejected while the
 //! previous version stays, and `status` reports next-run times.
+//!
+//! These run the real daemon on the wall clock, so they use only what needs no time to pass for
+//! the schedule (a never-run hourly source is due at once) and wait for conditions, never for a
+//! time. What the scheduler decides as time goes by (settling, missed slots, the next slot, one
+//! run per source, the parallel limit, shutdown) is tested in process on a clock of the test's
+//! own: `host/src/scheduler/tick.rs`.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -331,7 +331,9 @@ pub enum InventoryError {
     /// The database's directory could not be created.
     #[error("cannot create the directory {} for the inventory database: {source}", path.display())]
     CreateDir {
+        /// The directory.
         path: PathBuf,
+        /// What failed.
         source: std::io::Error,
     },
     /// The database file could not be opened or configured.
@@ -341,7 +343,9 @@ pub enum InventoryError {
         path.display()
     )]
     Open {
+        /// The database file.
         path: PathBuf,
+        /// What SQLite said.
         source: rusqlite::Error,
     },
     /// A schema migration failed; the database is left at its previous version.
@@ -351,8 +355,11 @@ pub enum InventoryError {
         path.display()
     )]
     Migrate {
+        /// The database file.
         path: PathBuf,
+        /// The schema version that could not be reached.
         version: i64,
+        /// What SQLite said.
         source: rusqlite::Error,
     },
     /// The database was written by a newer euno-host.
@@ -362,27 +369,39 @@ pub enum InventoryError {
         path.display()
     )]
     SchemaTooNew {
+        /// The database file.
         path: PathBuf,
+        /// Its schema version.
         found: i64,
+        /// The newest this build knows.
         supported: i64,
     },
     /// A statement failed.
     #[error("inventory database {}: {action} failed: {source}", path.display())]
     Database {
+        /// The database file.
         path: PathBuf,
+        /// What was being done, e.g. `completing run 7`.
         action: String,
+        /// What SQLite said.
         source: rusqlite::Error,
     },
     /// No run has this id.
     #[error("run {run_id} is not in the inventory; it may belong to another inventory file")]
-    UnknownRun { run_id: i64 },
+    UnknownRun {
+        /// The id asked for.
+        run_id: i64,
+    },
     /// The run already ended.
     #[error(
         "run {run_id} of source '{source_name}' has already ended ({outcome}); begin a new run"
     )]
     RunNotRunning {
+        /// The run.
         run_id: i64,
+        /// Its source.
         source_name: String,
+        /// How it ended.
         outcome: RunOutcome,
     },
     /// The run's row no longer carries the token this handle holds, or this handle did not begin
@@ -391,23 +410,35 @@ pub enum InventoryError {
         "run {run_id} of source '{source_name}' is not this process's to finish; it was begun \
          elsewhere or taken over; begin a new run"
     )]
-    RunNotOwned { run_id: i64, source_name: String },
+    RunNotOwned {
+        /// The run.
+        run_id: i64,
+        /// Its source.
+        source_name: String,
+    },
     /// Another run of the source is in progress in a live process.
     #[error(
         "source '{source_name}' already has run {run_id} in progress (process {pid} on host \
          '{host}', started {started_at}); wait for it to finish or stop that process"
     )]
     RunInProgress {
+        /// The source.
         source_name: String,
+        /// The run in progress.
         run_id: i64,
+        /// The process running it.
         pid: u32,
+        /// The machine running it.
         host: String,
+        /// When it started.
         started_at: Timestamp,
     },
     /// A resource's properties could not be written or read back as a JSON object.
     #[error("the properties of resource '{uri}' are not a storable JSON object: {source}")]
     Properties {
+        /// The resource.
         uri: String,
+        /// What serde_json said.
         source: serde_json::Error,
     },
     /// The cleanup guard is not a ratio.
@@ -415,7 +446,12 @@ pub enum InventoryError {
         "max_removal_ratio {ratio} of source '{source_name}' is not above 0 and at most 1; fix \
          the source's cleanup settings"
     )]
-    InvalidRemovalRatio { source_name: String, ratio: f64 },
+    InvalidRemovalRatio {
+        /// The source.
+        source_name: String,
+        /// The ratio it has.
+        ratio: f64,
+    },
 }
 
 /// Turns a SQLite error into an [`InventoryError::Database`] saying what was being done.

@@ -8,8 +8,9 @@
 
 use std::sync::{Arc, OnceLock};
 
-use crate::bindings::{PropertyValue, Resource};
-use crate::runtime::Limits;
+use super::limits::Limits;
+use crate::contract::{PropertyValue, Resource};
+use crate::text::cut;
 
 /// The longest single log line kept; the rest of a longer line is cut, saying how much.
 pub const MAX_LOG_LINE_BYTES: usize = 16 * 1024;
@@ -30,6 +31,42 @@ impl Breach {
     pub fn reason(&self) -> Option<&str> {
         self.0.get().map(String::as_str)
     }
+}
+
+/// A batch the output budgets refuse; the call ends with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BudgetError {
+    /// More resources in one `emit` than `limits.max_batch`.
+    #[error("the connector emitted a batch of {len} resources, more than limits.max_batch ({max})")]
+    Batch {
+        /// The batch's size.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// More resources in the run than `limits.max_resources`.
+    #[error("the connector emitted more than limits.max_resources ({max}) resources in one run")]
+    Resources {
+        /// The limit.
+        max: u64,
+    },
+    /// A string of a resource longer than `limits.max_string_bytes`.
+    #[error(
+        "the connector emitted {} whose {what} is {len} bytes long, more than \
+         limits.max_string_bytes ({max})",
+        match .uri { Some(uri) => format!("`{uri}`"), None => "a resource".to_owned() }
+    )]
+    StringLength {
+        /// The resource's URI, when it is short enough to quote.
+        uri: Option<String>,
+        /// Which string: `name`, `property \`tags\``…
+        what: String,
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 /// What the host does with one log line from the connector.
@@ -64,26 +101,25 @@ impl Budget {
     }
 
     /// Resources admitted so far.
-    pub fn resources(&self) -> u64 {
+    #[cfg(test)]
+    fn resources(&self) -> u64 {
         self.resources
     }
 
     /// Admits a batch, or says which budget it breaks. Nothing is counted for a refused batch.
-    pub fn admit_batch(&mut self, batch: &[Resource]) -> Result<(), String> {
+    pub fn admit_batch(&mut self, batch: &[Resource]) -> Result<(), BudgetError> {
         let limits = &self.limits;
         if batch.len() > limits.max_batch {
-            return Err(format!(
-                "the connector emitted a batch of {} resources, more than limits.max_batch ({})",
-                batch.len(),
-                limits.max_batch
-            ));
+            return Err(BudgetError::Batch {
+                len: batch.len(),
+                max: limits.max_batch,
+            });
         }
         let total = self.resources + batch.len() as u64;
         if total > limits.max_resources {
-            return Err(format!(
-                "the connector emitted more than limits.max_resources ({}) resources in one run",
-                limits.max_resources
-            ));
+            return Err(BudgetError::Resources {
+                max: limits.max_resources,
+            });
         }
         for resource in batch {
             check_strings(resource, limits.max_string_bytes)?;
@@ -115,38 +151,19 @@ impl Budget {
 /// A log line cut to [`MAX_LOG_LINE_BYTES`] at a character boundary. The host redacts a line
 /// before it gets here: cut first, a secret across the cut would leave its prefix behind.
 fn cut_line(message: &str) -> String {
-    cut_text(message, MAX_LOG_LINE_BYTES)
-}
-
-/// `message` cut to at most `max` bytes at a character boundary, saying how much was cut.
-pub fn cut_text(message: &str, max: usize) -> String {
-    if message.len() <= max {
-        return message.to_owned();
-    }
-    let mut end = max;
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!(
-        "{}… ({} more bytes cut)",
-        &message[..end],
-        message.len() - end
-    )
+    cut(message, MAX_LOG_LINE_BYTES)
 }
 
 /// Checks every string of a resource against `max` bytes, naming the first one too long. The
 /// URI is quoted only when it is itself short enough to print.
-fn check_strings(resource: &Resource, max: usize) -> Result<(), String> {
+fn check_strings(resource: &Resource, max: usize) -> Result<(), BudgetError> {
     let too_long = |what: &str, len: usize| {
-        let uri = if resource.uri.len() <= max.min(256) {
-            format!("`{}`", resource.uri)
-        } else {
-            "a resource".to_owned()
-        };
-        Err(format!(
-            "the connector emitted {uri} whose {what} is {len} bytes long, more than \
-             limits.max_string_bytes ({max})"
-        ))
+        Err(BudgetError::StringLength {
+            uri: (resource.uri.len() <= max.min(256)).then(|| resource.uri.clone()),
+            what: what.to_owned(),
+            len,
+            max,
+        })
     };
     let fields = [
         ("URI", Some(&resource.uri)),
@@ -184,7 +201,7 @@ fn check_strings(resource: &Resource, max: usize) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bindings::Property;
+    use crate::contract::Property;
 
     fn limits() -> Limits {
         Limits {
@@ -217,6 +234,7 @@ mod tests {
             budget
                 .admit_batch(&big)
                 .unwrap_err()
+                .to_string()
                 .contains("max_batch (3)")
         );
         assert_eq!(budget.resources(), 3, "a refused batch is not counted");
@@ -225,6 +243,7 @@ mod tests {
             budget
                 .admit_batch(&batch[..1])
                 .unwrap_err()
+                .to_string()
                 .contains("max_resources (5)")
         );
     }
@@ -239,6 +258,7 @@ mod tests {
             budget
                 .admit_batch(&[named])
                 .unwrap_err()
+                .to_string()
                 .contains("`a` whose name is 11 bytes")
         );
         let mut listed = resource("b");
@@ -250,9 +270,13 @@ mod tests {
             budget
                 .admit_batch(&[listed])
                 .unwrap_err()
+                .to_string()
                 .contains("property `tags`")
         );
-        let unprintable = budget.admit_batch(&[resource(&long)]).unwrap_err();
+        let unprintable = budget
+            .admit_batch(&[resource(&long)])
+            .unwrap_err()
+            .to_string();
         assert!(
             unprintable.contains("a resource whose URI"),
             "{unprintable}"

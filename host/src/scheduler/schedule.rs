@@ -9,8 +9,8 @@
 //! weekly = { days = ["mon", "thu"], times = ["09:00", "17:30"], timezone = "Europe/Berlin" }
 //! ```
 //!
-//! The daemon keeps, per source, the last *slot* it ran for and asks [`Schedule::due`] what to do
-//! next. Every function here takes the current instant as an argument instead of reading the
+//! The scheduler keeps, per source, the last *slot* it ran for and asks [`Schedule::due`] what to
+//! do next. Every function here takes the current instant as an argument instead of reading the
 //! clock, so that the daemon owns the clock and the tests can inject one.
 //!
 //! Weekly times are wall-clock times in an IANA time zone, resolved through jiff's copy of the tz
@@ -79,7 +79,8 @@ pub enum ScheduleError {
 
 impl ScheduleError {
     /// The path of the offending field, e.g. `schedule.weekly.times[1]`.
-    pub fn field(&self) -> &str {
+    #[cfg(test)]
+    fn field(&self) -> &str {
         match self {
             Self::Invalid { field, .. }
             | Self::UnknownKey { field, .. }

@@ -3,10 +3,16 @@
 //! connector in the sandbox, stores the result, and says how to look at it.
 
 use std::path::Path;
+use std::sync::Arc;
 
-use crate::cli::{DemoArgs, Outcome, Paths, report_text, show};
+use super::args::DemoArgs;
+use super::context::Paths;
+use super::outcome::Outcome;
+use super::output::show;
+use super::render::{ProgressLine, report_text};
+use crate::connectors;
 use crate::run::{self, RunOptions};
-use crate::runtime::Runtime;
+use crate::sandbox::Runtime;
 use crate::source::SourceFile;
 
 /// The demo source's name in the inventory.
@@ -41,15 +47,15 @@ pub async fn demo(runtime: &Runtime, paths: &Paths, args: DemoArgs) -> Outcome {
     );
     let file = match SourceFile::parse(Path::new("<demo source>"), &text) {
         Ok(file) => file,
+        // The demo writes its own source file: a mistake in it is the program's, not the user's.
         Err(e) => return Outcome::Internal(e.to_string()),
     };
-    let connector = match runtime.load_bundled_hex().await {
+    let connector = match connectors::load_bundled(runtime).await {
         Ok(connector) => connector,
         Err(e) => return e.into(),
     };
     let options = RunOptions {
         dry_run: false,
-        show_progress: true,
         scheduled_slot: None,
         allow_mass_removal: false,
     };
@@ -59,6 +65,7 @@ pub async fn demo(runtime: &Runtime, paths: &Paths, args: DemoArgs) -> Outcome {
         &file,
         &connector,
         options,
+        Arc::new(ProgressLine::on_stderr()),
         None,
     )
     .await

@@ -38,8 +38,8 @@ use wasmtime_wasi_http::{
     WasiHttpHooks,
 };
 
-use crate::budget::Breach;
-use crate::http_pool::ConnectionPool;
+use super::budget::Breach;
+use super::http_pool::ConnectionPool;
 use crate::secret::{Secret, redact};
 use crate::text::inert;
 

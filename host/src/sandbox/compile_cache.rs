@@ -20,6 +20,8 @@ use sha2::Sha256;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use crate::fsutil::write_atomically;
+
 /// Bytes of the key and of the tag at the end of each cached artifact.
 const KEY_BYTES: usize = 32;
 const TAG_BYTES: usize = 32;
@@ -97,7 +99,7 @@ impl CompileCache {
             return;
         };
         let path = self.dir.join(name);
-        if let Err(e) = write_aside_and_rename(&path, &seal(key, name, artifact)) {
+        if let Err(e) = write_atomically(&path, &seal(key, name, artifact)) {
             tracing::warn!(path = %path.display(), "could not cache the compiled component: {e}");
         }
     }
@@ -117,17 +119,6 @@ impl CompileCache {
             })
             .as_ref()
     }
-}
-
-/// Writes `bytes` to `path` through a file of this process's beside it and a rename, so that a
-/// reader (another process loading the same component) never sees half a file.
-fn write_aside_and_rename(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let aside = path.with_extension(format!("tmp.{}", std::process::id()));
-    std::fs::write(&aside, bytes)?;
-    std::fs::rename(&aside, path)
 }
 
 /// `artifact` followed by its tag.

@@ -1,0 +1,203 @@
+//! The command line's arguments: what `euno-host --help` shows.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Euno's sandboxed connector runtime: discovers resources with WebAssembly connectors and keeps
+/// them in a local inventory.
+#[derive(Debug, Parser)]
+#[command(name = "euno-host", version, about, long_about = None)]
+pub struct Cli {
+    /// Where the inventory and compiled connectors live.
+    #[arg(long, global = true, env = "EUNO_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Log filter, e.g. `info`, `debug`, `euno_host=debug`.
+    #[arg(
+        long,
+        global = true,
+        env = "EUNO_LOG",
+        default_value = "warn",
+        value_name = "FILTER"
+    )]
+    pub log: String,
+
+    /// Installed connector components (`*.wasm`), found by the id their `spec()` reports.
+    #[arg(long, global = true, env = "EUNO_CONNECTORS_DIR", value_name = "DIR")]
+    pub connectors: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start a Hex API simulator on loopback and discover it with the bundled connector.
+    Demo(DemoArgs),
+    /// Describe a connector: its settings and the resource types it emits.
+    Spec(SpecArgs),
+    /// Check that a source is reachable and its credentials work.
+    Check(SourceArgs),
+    /// Run one discovery of a source and record it in the inventory.
+    Run(RunArgs),
+    /// List the resources in the inventory.
+    Resources(ResourcesArgs),
+    /// List the run history.
+    Runs(RunsArgs),
+    /// Manage sources known to the inventory.
+    #[command(subcommand)]
+    Sources(SourcesCommand),
+    /// Run every enabled source on its schedule, following changes to sources and connectors.
+    Serve(ServeArgs),
+    /// Show each source's schedule, next run and last run.
+    Status(StatusArgs),
+    /// Manage installed connector components.
+    #[command(subcommand)]
+    Connectors(ConnectorsCommand),
+}
+
+/// Arguments of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The directory of source files (`*.toml`), watched for changes.
+    #[arg(long, env = "EUNO_SOURCES_DIR", value_name = "DIR")]
+    pub sources: PathBuf,
+    /// Runs at once, across sources.
+    #[arg(long, default_value_t = 4)]
+    pub max_parallel: usize,
+    /// How often to look for changed files and due runs, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    pub poll_ms: u64,
+    /// How long, in milliseconds, a new or changed source file must stay unchanged before it is
+    /// read, so that a file still being written is never acted on.
+    #[arg(long, default_value_t = 2000)]
+    pub settle_ms: u64,
+    /// Seconds in-flight runs may take to finish after SIGINT/SIGTERM before they are cancelled.
+    #[arg(long, default_value_t = 30)]
+    pub shutdown_grace_seconds: u64,
+}
+
+/// Arguments of `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The directory of source files (`*.toml`).
+    #[arg(long, env = "EUNO_SOURCES_DIR", value_name = "DIR")]
+    pub sources: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `connectors` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConnectorsCommand {
+    /// Validate a component and place it in the connectors directory as `<id>.wasm`, with a
+    /// manifest `<id>.toml` recording what is granted to it.
+    Install {
+        /// The component file.
+        file: PathBuf,
+        /// An origin the connector may reach, `scheme://host[:port]` (repeatable). Without any,
+        /// it reaches only what a source file's `[network]` table grants.
+        #[arg(long = "allow-origin", value_name = "ORIGIN")]
+        allow_origin: Vec<String>,
+        /// Replace the connector that has the same id: an installed one, or the bundled Hex
+        /// connector.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// List the connectors: id, version, digest, file, granted origins, and the files rejected.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Arguments of `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Projects in the simulated workspace.
+    #[arg(long, default_value_t = 300)]
+    pub projects: usize,
+    /// Seed of the simulated workspace.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+/// Arguments of `spec`.
+#[derive(Debug, Args)]
+pub struct SpecArgs {
+    /// A connector component; the bundled Hex connector when absent.
+    #[arg(long, value_name = "PATH")]
+    pub connector: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments naming a source file.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// The source file (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub source: PathBuf,
+    /// Use this component instead of the one the source file names.
+    #[arg(long, value_name = "PATH")]
+    pub connector: Option<PathBuf>,
+}
+
+/// Arguments of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The source to run.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Show what would change and what cleanup would remove, without writing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Let this run's cleanup remove more than the source's `max_removal_ratio` (by default half
+    /// of its resources), or all of them: for a source that really lost them.
+    #[arg(long)]
+    pub allow_mass_removal: bool,
+}
+
+/// Arguments of `resources`.
+#[derive(Debug, Args)]
+pub struct ResourcesArgs {
+    /// Only resources this source sponsors.
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// Print a JSON array.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+    /// `table` (default), `json`, or `euno`: one Euno observation a line.
+    #[arg(long, value_parser = ["table", "json", "euno"])]
+    pub format: Option<String>,
+}
+
+/// Arguments of `runs`.
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Only this source's runs.
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// Print a JSON array.
+    #[arg(long)]
+    pub json: bool,
+    /// At most this many runs, newest first.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+/// `sources` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SourcesCommand {
+    /// Drop a source's sponsorships, and the resources no other source sponsors.
+    Remove {
+        /// The source's name.
+        name: String,
+    },
+}

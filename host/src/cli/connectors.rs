@@ -1,0 +1,137 @@
+//! `connectors install` and `connectors list`.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::context::Context;
+use super::outcome::Outcome;
+use super::output::{show, show_json};
+use super::render::granted_text;
+use crate::connectors::{self, BUNDLED_ID, Registry};
+use crate::sandbox::{Connector, Origin, Trust};
+use crate::text::inert;
+
+/// `connectors install`: validates a component and places it, with the origins granted to it.
+pub async fn install(
+    context: &Context,
+    file: &Path,
+    allow_origin: &[String],
+    replace: bool,
+) -> Outcome {
+    let Some(dir) = &context.connectors else {
+        return Outcome::Config(
+            "`connectors install` needs --connectors DIR (or EUNO_CONNECTORS_DIR)".to_owned(),
+        );
+    };
+    let mut allow = Vec::new();
+    for text in allow_origin {
+        match Origin::grant(text) {
+            Ok(origin) if allow.contains(&origin) => {}
+            Ok(origin) => allow.push(origin),
+            Err(e) => {
+                return Outcome::Config(format!(
+                    "--allow-origin `{}` cannot be granted: {e}",
+                    inert(text)
+                ));
+            }
+        }
+    }
+    let options = connectors::InstallOptions { allow, replace };
+    match connectors::install(&context.runtime, file, dir, options).await {
+        Ok((path, connector)) => show(
+            &format!(
+                "Installed {} {} (digest {}) as {}{}\n",
+                inert(&connector.spec.id),
+                inert(&connector.spec.version),
+                connector.digest,
+                path.display(),
+                granted_text(&connector)
+            ),
+            Outcome::Ok,
+        ),
+        Err(e) => e.into(),
+    }
+}
+
+/// `connectors list`: the connectors in use, and the files rejected.
+pub async fn list(context: &Context, json: bool) -> Outcome {
+    let registry = match Registry::open(&context.runtime, context.connectors.as_deref()).await {
+        Ok(registry) => registry,
+        Err(e) => return e.into(),
+    };
+    #[derive(Serialize)]
+    struct Row {
+        /// Absent for a file that did not load.
+        id: Option<String>,
+        version: Option<String>,
+        digest: Option<String>,
+        /// Absent for the bundled connector.
+        file: Option<String>,
+        /// The origins granted at installation.
+        allow: Vec<String>,
+        /// Whether this file replaces the bundled connector.
+        replaces_bundled: bool,
+        /// Why the file is not in use, when it is not.
+        error: Option<String>,
+    }
+    let row = |file: Option<&Path>, c: Option<&Connector>, error: Option<String>| {
+        let allow = match c.map(|c| &c.trust) {
+            Some(Trust::Component { installed_origins }) => {
+                installed_origins.iter().map(Origin::to_string).collect()
+            }
+            _ => Vec::new(),
+        };
+        Row {
+            id: c.map(|c| c.spec.id.clone()),
+            version: c.map(|c| c.spec.version.clone()),
+            digest: c.map(|c| c.digest.clone()),
+            file: file.map(|f| f.display().to_string()),
+            allow,
+            replaces_bundled: error.is_none()
+                && file.is_some()
+                && c.is_some_and(|c| c.spec.id == BUNDLED_ID),
+            error,
+        }
+    };
+    let mut rows: Vec<Row> = registry
+        .current()
+        .list()
+        .into_iter()
+        .map(|(file, c)| row(file.as_deref(), Some(&c), None))
+        .collect();
+    let rejected = registry.rejected();
+    rows.extend(rejected.iter().map(|r| {
+        row(
+            Some(&r.file),
+            r.connector.as_deref(),
+            Some(r.reason.to_string()),
+        )
+    }));
+    if json {
+        return show_json(&rows);
+    }
+    let mut text = String::new();
+    for row in rows.iter().filter(|row| row.error.is_none()) {
+        let granted = if row.allow.is_empty() {
+            String::new()
+        } else {
+            format!("; may reach {}", row.allow.join(", "))
+        };
+        text += &format!(
+            "{:<16} {:<10} {}  {}{granted}\n",
+            inert(row.id.as_deref().unwrap_or_default()),
+            inert(row.version.as_deref().unwrap_or_default()),
+            row.digest.as_deref().unwrap_or_default(),
+            inert(row.file.as_deref().unwrap_or("(bundled)")),
+        );
+    }
+    for r in &rejected {
+        text += &format!(
+            "REJECTED {}: {}\n",
+            inert(&r.file.display().to_string()),
+            inert(&r.reason.to_string())
+        );
+    }
+    show(&text, Outcome::Ok)
+}

@@ -1,0 +1,39 @@
+//! `serve` and `status`.
+
+use std::time::Duration;
+
+use super::args::{ServeArgs, StatusArgs};
+use super::context::{Context, Paths};
+use super::outcome::Outcome;
+use super::output::{show, show_json};
+use super::render::status_text;
+use crate::scheduler::{self, ServeOptions};
+
+/// `serve`: runs every enabled source on its schedule until SIGINT or SIGTERM.
+pub async fn serve(context: &Context, args: ServeArgs) -> Outcome {
+    let options = ServeOptions {
+        sources_dir: args.sources,
+        connectors_dir: context.connectors.clone(),
+        inventory: context.paths.inventory(),
+        max_parallel: args.max_parallel,
+        poll: Duration::from_millis(args.poll_ms.max(10)),
+        settle: Duration::from_millis(args.settle_ms),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace_seconds),
+    };
+    match scheduler::serve(context.runtime.clone(), options).await {
+        Ok(()) => Outcome::Ok,
+        Err(e) => e.into(),
+    }
+}
+
+/// `status`: each source's schedule, next run and last run.
+pub fn status(paths: &Paths, args: StatusArgs) -> Outcome {
+    let list = match scheduler::status(&args.sources, &paths.inventory(), jiff::Timestamp::now()) {
+        Ok(list) => list,
+        Err(e) => return e.into(),
+    };
+    if args.json {
+        return show_json(&list);
+    }
+    show(&status_text(&list), Outcome::Ok)
+}

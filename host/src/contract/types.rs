@@ -1,0 +1,266 @@
+//! The contract's types as the host knows them: everything that crosses the WIT boundary (a
+//! connector's spec, the configuration handed to it, the resources it emits, its errors and log
+//! lines), and the `host` interface a store's data serves. Plain Rust, written once; each
+//! contract version's module converts its generated types into these.
+
+use std::fmt;
+
+/// The kind of value a config field takes. The host checks a value against its kind before the
+/// connector sees it; the connector checks ranges and meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// Free text.
+    Text,
+    /// A signed 64-bit integer written in decimal.
+    Integer,
+    /// `true` or `false`.
+    Boolean,
+    /// An absolute `http` or `https` URL.
+    Url,
+}
+
+/// One field of a connector's configuration, as a source file or a form would show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigField {
+    /// Key in the source file's `[settings]` table, in `snake_case`.
+    pub name: String,
+    /// Short human label, as on the product's setup page.
+    pub label: String,
+    /// What the field means and when to change it.
+    pub description: String,
+    /// The kind of value the field takes.
+    pub kind: FieldKind,
+    /// Whether a source must set the field.
+    pub required: bool,
+    /// Whether the connector calls the value a secret (believed only of the bundled connector).
+    pub secret: bool,
+    /// The value used when the source leaves the field out, written as the source would.
+    pub default_value: Option<String>,
+}
+
+/// What a connector is and what it needs, as its `spec()` says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectorSpec {
+    /// Stable identifier, lowercase, e.g. `hex`.
+    pub id: String,
+    /// Name shown to people, e.g. `Hex Technologies`.
+    pub display_name: String,
+    /// The connector's own semantic version.
+    pub version: String,
+    /// One paragraph on what the connector discovers.
+    pub description: String,
+    /// Every field the connector accepts, in display order.
+    pub fields: Vec<ConfigField>,
+    /// Every resource type the connector emits, e.g. `hex_project`.
+    pub resource_types: Vec<String>,
+    /// The `url` field naming the service the connector talks to.
+    pub base_url_field: Option<String>,
+    /// The field the connector asks the host to send as `Authorization: Bearer <value>`.
+    pub bearer_credential_field: Option<String>,
+}
+
+/// One configuration value handed to the connector, written as text (`42`, `true`, `https://…`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigEntry {
+    /// The field's name, as in [`ConfigField::name`].
+    pub name: String,
+    /// The field's value.
+    pub value: String,
+}
+
+/// Facts about the run that the connector must use instead of asking the sandbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunContext {
+    /// The host's identifier of this run.
+    pub run_id: String,
+    /// The name of the source being discovered.
+    pub source_name: String,
+    /// When the run started, in milliseconds since the Unix epoch.
+    pub started_at: i64,
+}
+
+/// A typed property value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PropertyValue {
+    /// Known to be absent upstream.
+    Null,
+    /// Text.
+    Text(String),
+    /// A signed integer.
+    Integer(i64),
+    /// A boolean.
+    Boolean(bool),
+    /// An instant, in milliseconds since the Unix epoch; stored as RFC 3339 UTC.
+    Timestamp(i64),
+    /// A list of text values, order preserved.
+    TextList(Vec<String>),
+}
+
+/// A named property of a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Property {
+    /// Property name in `snake_case`, e.g. `created_at`.
+    pub name: String,
+    /// Its value.
+    pub value: PropertyValue,
+}
+
+/// One discovered resource, as a connector emitted it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource {
+    /// Unique, lowercase, hierarchical, dot-separated URI, e.g. `hex.acme.<project id>`.
+    pub uri: String,
+    /// The resource type, one of the spec's `resource_types`.
+    pub resource_type: String,
+    /// Human name.
+    pub name: String,
+    /// URI of the parent resource, when there is one.
+    pub parent_uri: Option<String>,
+    /// The source system's own identifier, when it has one.
+    pub native_id: Option<String>,
+    /// Everything else the connector knows about the resource.
+    pub properties: Vec<Property>,
+}
+
+/// A field that failed validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidConfigError {
+    /// The field's name.
+    pub field: String,
+    /// What is wrong and what is expected.
+    pub message: String,
+}
+
+/// The source asked the connector to slow down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimitedError {
+    /// What the source said.
+    pub message: String,
+    /// Seconds the source asked to wait, when it said.
+    pub retry_after_seconds: Option<u32>,
+}
+
+/// The source answered with an error status the connector could not recover from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamError {
+    /// HTTP status code.
+    pub status: u16,
+    /// What the source said, or what the status means.
+    pub message: String,
+    /// The source's trace id for the failed request, when it sent one.
+    pub trace_id: Option<String>,
+}
+
+/// Every expected way a connector call can fail. Its `Display` is the one line summaries and
+/// logs show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectorError {
+    /// A config value is wrong.
+    InvalidConfig(InvalidConfigError),
+    /// The source rejected the credentials.
+    Unauthorized(String),
+    /// The credentials lack a permission.
+    Forbidden(String),
+    /// Something the connector asked for does not exist.
+    NotFound(String),
+    /// The source kept rate-limiting after the connector's retries.
+    RateLimited(RateLimitedError),
+    /// The source failed with another status after the connector's retries.
+    Upstream(UpstreamError),
+    /// The source answered with something the connector could not read.
+    MalformedResponse(String),
+    /// The source could not be reached.
+    Network(String),
+}
+
+impl ConnectorError {
+    /// The same error with `f` applied to every text in it (the connector's or a server's words):
+    /// for scrubbing a secret out and making the text inert.
+    pub fn map_text(self, f: impl Fn(String) -> String) -> Self {
+        match self {
+            Self::InvalidConfig(InvalidConfigError { field, message }) => {
+                Self::InvalidConfig(InvalidConfigError {
+                    field: f(field),
+                    message: f(message),
+                })
+            }
+            Self::Unauthorized(m) => Self::Unauthorized(f(m)),
+            Self::Forbidden(m) => Self::Forbidden(f(m)),
+            Self::NotFound(m) => Self::NotFound(f(m)),
+            Self::RateLimited(e) => Self::RateLimited(RateLimitedError {
+                message: f(e.message),
+                ..e
+            }),
+            Self::Upstream(e) => Self::Upstream(UpstreamError {
+                message: f(e.message),
+                trace_id: e.trace_id.map(&f),
+                ..e
+            }),
+            Self::MalformedResponse(m) => Self::MalformedResponse(f(m)),
+            Self::Network(m) => Self::Network(f(m)),
+        }
+    }
+}
+
+impl fmt::Display for ConnectorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidConfig(e) => write!(f, "invalid setting `{}`: {}", e.field, e.message),
+            Self::Unauthorized(m) => write!(f, "unauthorized: {m}"),
+            Self::Forbidden(m) => write!(f, "forbidden: {m}"),
+            Self::NotFound(m) => write!(f, "not found: {m}"),
+            Self::RateLimited(e) => match e.retry_after_seconds {
+                Some(s) => write!(f, "rate limited: {} (retry after {s} s)", e.message),
+                None => write!(f, "rate limited: {}", e.message),
+            },
+            Self::Upstream(e) => match &e.trace_id {
+                Some(trace) => write!(
+                    f,
+                    "upstream error {}: {} (trace id {trace})",
+                    e.status, e.message
+                ),
+                None => write!(f, "upstream error {}: {}", e.status, e.message),
+            },
+            Self::MalformedResponse(m) => write!(f, "malformed response: {m}"),
+            Self::Network(m) => write!(f, "network error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for ConnectorError {}
+
+/// What a successful discovery did, as the connector reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiscoverSummary {
+    /// Resources emitted, over all batches.
+    pub emitted: u64,
+    /// HTTP requests made, retries included.
+    pub requests: u32,
+}
+
+/// Severity of a connector's log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    /// Very detailed tracing.
+    Trace,
+    /// Diagnostics.
+    Debug,
+    /// Normal progress.
+    Info,
+    /// Something recovered from, such as a retry.
+    Warn,
+    /// Something failed.
+    Error,
+}
+
+/// What the host offers a connector during a call (the contract's `host` interface), in the
+/// host's types: the store's data implements it, and [`add_to_linker`] wires it to the imports of
+/// every contract version.
+pub trait HostImports: Send {
+    /// A batch of resources. An error ends the call (the guest traps) with that reason.
+    fn emit(&mut self, batch: Vec<Resource>) -> wasmtime::Result<()>;
+    /// A log line.
+    fn log(&mut self, level: LogLevel, message: String);
+    /// Progress: items done and, when known, expected.
+    fn progress(&mut self, done: u64, total: Option<u64>);
+}
