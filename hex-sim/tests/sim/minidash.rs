@@ -261,14 +261,14 @@ fn a_cursor_stays_valid_when_the_workspace_changes_under_it() {
     };
     let api = spawn(workspace.clone());
     let first = get(&api, "/datasets?limit=2").json();
-    assert_eq!(item_ids(&[first.clone()]), ["a", "b"]);
+    assert_eq!(item_ids(std::slice::from_ref(&first)), ["a", "b"]);
     let cursor = first["next_cursor"].as_str().unwrap().to_owned();
     // `b`, the item the cursor points after, goes; `bb` comes: the listing goes on after `b`.
     workspace.datasets.retain(|item| item.id != "b");
     workspace.datasets.push(dataset("bb"));
     api.replace(workspace).unwrap();
     let next = get(&api, &format!("/datasets?limit=2&cursor={cursor}")).json();
-    assert_eq!(item_ids(&[next.clone()]), ["bb", "c"]);
+    assert_eq!(item_ids(std::slice::from_ref(&next)), ["bb", "c"]);
     assert!(next["next_cursor"].is_string());
 }
 
