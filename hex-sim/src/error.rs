@@ -28,6 +28,32 @@ pub enum SimError {
         /// What the JSON parser found.
         source: serde_json::Error,
     },
+    /// A Minidash workspace fixture file could not be read.
+    #[error("cannot read the Minidash workspace fixture {path}: {source}")]
+    ReadMinidashFixture {
+        /// The fixture file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A Minidash workspace fixture file is not a workspace object.
+    #[error(
+        "the Minidash workspace fixture {path} is not valid: {source} (expected {{\"datasets\": [...], \"dashboards\": [...]}} with the API's fields)"
+    )]
+    ParseMinidashFixture {
+        /// The fixture file.
+        path: PathBuf,
+        /// What the JSON parser found.
+        source: serde_json::Error,
+    },
+    /// A Minidash workspace that cannot be served, e.g. with an id twice in one listing.
+    #[error("the Minidash workspace{} cannot be served: {reason}", fixture_suffix(fixture.as_deref()))]
+    InvalidMinidashWorkspace {
+        /// The fixture file it came from, if any.
+        fixture: Option<PathBuf>,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A fault setting the simulator cannot act on.
     #[error("invalid hex-sim fault `{fault}`: {reason}")]
     InvalidFault {
@@ -64,4 +90,11 @@ pub enum SimError {
         /// The I/O error.
         source: std::io::Error,
     },
+}
+
+/// ` of the fixture <path>`, or nothing for a workspace built in code.
+fn fixture_suffix(fixture: Option<&std::path::Path>) -> String {
+    fixture
+        .map(|path| format!(" of the fixture {}", path.display()))
+        .unwrap_or_default()
 }

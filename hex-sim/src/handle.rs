@@ -2,9 +2,12 @@
 //!
 //! Synchronous tests, benchmarks and the host's demo all want "a Hex API at some URL" without
 //! caring how it runs. [`SimHandle`] gives it its own thread and runtime, so it neither needs nor
-//! disturbs the caller's runtime, and stops it when dropped.
+//! disturbs the caller's runtime, and stops it when dropped. The thread and runtime part,
+//! [`Background`], also runs the Minidash API's handle.
 
+use std::future::Future;
 use std::net::{SocketAddr, TcpListener as StdTcpListener};
+use std::pin::Pin;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -21,10 +24,8 @@ const GRACE: Duration = Duration::from_secs(2);
 /// A running simulator on `127.0.0.1`, stopped when dropped.
 #[derive(Debug)]
 pub struct SimHandle {
-    addr: SocketAddr,
     simulator: Simulator,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<Result<(), SimError>>>,
+    server: Background,
 }
 
 impl SimHandle {
@@ -33,52 +34,21 @@ impl SimHandle {
     /// The socket is listening when this returns, so requests can be sent at once.
     pub fn spawn(config: SimConfig) -> Result<SimHandle, SimError> {
         let simulator = Simulator::new(config)?;
-        let bind_error = |source| SimError::Bind {
-            addr: "127.0.0.1:0".to_owned(),
-            source,
-        };
-        let listener = StdTcpListener::bind(("127.0.0.1", 0)).map_err(bind_error)?;
-        let addr = listener.local_addr().map_err(bind_error)?;
-        listener.set_nonblocking(true).map_err(bind_error)?;
-
-        let (shutdown, shutdown_requested) = oneshot::channel();
-        let (started, startup) = mpsc::channel();
         let server = simulator.clone();
-        let thread = std::thread::Builder::new()
-            .name(format!("hex-sim-{}", addr.port()))
-            .spawn(move || run(server, listener, shutdown_requested, &started))
-            .map_err(|source| SimError::Spawn { source })?;
-        // The runtime is built on the server thread (dropping one inside the caller's runtime
-        // would panic); wait for it so that a failure is reported here.
-        match startup.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => return Err(error),
-            Err(_) => {
-                let result = thread.join();
-                return Err(match result {
-                    Ok(Err(error)) => error,
-                    _ => SimError::Spawn {
-                        source: std::io::Error::other("the server thread died starting"),
-                    },
-                });
-            }
-        }
-        Ok(SimHandle {
-            addr,
-            simulator,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        })
+        let server = Background::spawn("hex-sim", move |listener, shutdown| {
+            server.serve(listener, shutdown)
+        })?;
+        Ok(SimHandle { simulator, server })
     }
 
     /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// The API base URL, `http://127.0.0.1:PORT/api/v1`, to configure a client with.
     pub fn base_url(&self) -> String {
-        format!("http://{}/api/v1", self.addr)
+        format!("http://{}/api/v1", self.addr())
     }
 
     /// The counters so far.
@@ -99,10 +69,75 @@ impl SimHandle {
     /// Stops the server, waiting up to two seconds for requests in flight, and reports whether it
     /// had failed. Dropping the handle does the same and ignores the outcome.
     pub fn shutdown(mut self) -> Result<(), SimError> {
-        self.stop()
+        self.server.stop()
+    }
+}
+
+/// What a [`Background`] server waits on to stop.
+pub(crate) type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A server on `127.0.0.1:0` on a thread and runtime of its own, stopped when dropped: the part
+/// of [`SimHandle`] that the other APIs' handles share.
+#[derive(Debug)]
+pub(crate) struct Background {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<Result<(), SimError>>>,
+}
+
+impl Background {
+    /// Binds `127.0.0.1:0` and runs `serve` on a thread named after `name` and the port; the
+    /// socket is listening when this returns.
+    pub(crate) fn spawn<S, F>(name: &str, serve: S) -> Result<Background, SimError>
+    where
+        S: FnOnce(tokio::net::TcpListener, Shutdown) -> F + Send + 'static,
+        F: Future<Output = Result<(), SimError>> + Send + 'static,
+    {
+        let bind_error = |source| SimError::Bind {
+            addr: "127.0.0.1:0".to_owned(),
+            source,
+        };
+        let listener = StdTcpListener::bind(("127.0.0.1", 0)).map_err(bind_error)?;
+        let addr = listener.local_addr().map_err(bind_error)?;
+        listener.set_nonblocking(true).map_err(bind_error)?;
+
+        let (shutdown, shutdown_requested) = oneshot::channel();
+        let (started, startup) = mpsc::channel();
+        let worker_name = format!("{name}-worker");
+        let thread = std::thread::Builder::new()
+            .name(format!("{name}-{}", addr.port()))
+            .spawn(move || run(serve, &worker_name, listener, shutdown_requested, &started))
+            .map_err(|source| SimError::Spawn { source })?;
+        // The runtime is built on the server thread (dropping one inside the caller's runtime
+        // would panic); wait for it so that a failure is reported here.
+        match startup.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => return Err(error),
+            Err(_) => {
+                let result = thread.join();
+                return Err(match result {
+                    Ok(Err(error)) => error,
+                    _ => SimError::Spawn {
+                        source: std::io::Error::other("the server thread died starting"),
+                    },
+                });
+            }
+        }
+        Ok(Background {
+            addr,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        })
     }
 
-    fn stop(&mut self) -> Result<(), SimError> {
+    /// The address the server listens on.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops the server, waiting up to two seconds for requests in flight, and reports whether it
+    /// had failed; only the first call does anything.
+    pub(crate) fn stop(&mut self) -> Result<(), SimError> {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -116,7 +151,7 @@ impl SimHandle {
     }
 }
 
-impl Drop for SimHandle {
+impl Drop for Background {
     fn drop(&mut self) {
         let _ = self.stop();
     }
@@ -124,15 +159,20 @@ impl Drop for SimHandle {
 
 /// The server thread: a runtime of its own, serving until shutdown is asked for (or the handle is
 /// gone), then a bounded grace period for requests in flight.
-fn run(
-    simulator: Simulator,
+fn run<S, F>(
+    serve: S,
+    worker_name: &str,
     listener: StdTcpListener,
     shutdown_requested: oneshot::Receiver<()>,
     started: &mpsc::Sender<Result<(), SimError>>,
-) -> Result<(), SimError> {
+) -> Result<(), SimError>
+where
+    S: FnOnce(tokio::net::TcpListener, Shutdown) -> F,
+    F: Future<Output = Result<(), SimError>> + Send + 'static,
+{
     let setup = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .thread_name("hex-sim-worker")
+        .thread_name(worker_name)
         .enable_all()
         .build()
         .map_err(|source| SimError::Spawn { source })
@@ -158,9 +198,12 @@ fn run(
 
     let result = runtime.block_on(async move {
         let (stop, mut stopped) = watch::channel(false);
-        let server = tokio::spawn(simulator.serve(listener, async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        }));
+        let server = tokio::spawn(serve(
+            listener,
+            Box::pin(async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }),
+        ));
         // A dropped sender also means stop.
         let _ = shutdown_requested.await;
         let _ = stop.send(true);

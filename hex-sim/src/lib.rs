@@ -35,6 +35,10 @@
 //!
 //! The facts the simulator follows are in `shared/hex-api.md`; where Hex's behaviour is unknown
 //! the choice made is documented on the item it affects.
+//!
+//! The crate also serves a second API, [`minidash`]: the small BI service of the example
+//! connector in `examples/minidash`, with its own workspace, handle, knobs and counts
+//! (`hex-sim minidash` on the command line).
 
 mod catalog;
 mod cursor;
@@ -43,6 +47,7 @@ mod export;
 mod faults;
 mod handle;
 mod lineage;
+pub mod minidash;
 mod model;
 mod server;
 mod stats;

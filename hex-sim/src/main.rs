@@ -1,4 +1,5 @@
-//! `hex-sim`: run the Hex API simulator from the command line.
+//! `hex-sim`: run the Hex API simulator from the command line, or (`hex-sim minidash`) the
+//! Minidash API of the example connector.
 //!
 //! For demos and for clients in another process (a peer connector being benchmarked, a manual
 //! `curl`). It prints one line with the base URL once it is listening, so a script can wait for
@@ -8,16 +9,21 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
+use hex_sim::minidash::{MinidashConfig, MinidashFaults, MinidashServer, MinidashWorkspace};
 use hex_sim::{
     ErrorShape, Faults, RateLimitBurst, Scope, ServerErrorBurst, SimConfig, Simulator, SlowPage,
     Workspace,
 };
 
-/// A local HTTP server that behaves like the Hex public API v1.
+/// A local HTTP server that behaves like the Hex public API v1 (or, with `minidash`, like the
+/// Minidash API of the example connector).
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
+    /// Serve another API instead of Hex.
+    #[command(subcommand)]
+    api: Option<Api>,
     /// How many synthetic projects to serve.
     #[arg(long, default_value_t = 250, conflicts_with = "from_json")]
     projects: usize,
@@ -87,6 +93,42 @@ struct Cli {
     error_shape: ErrorShape,
 }
 
+#[derive(Debug, Subcommand)]
+enum Api {
+    /// Serve the Minidash API (`examples/minidash/README.md`) under `/api` instead of Hex.
+    Minidash(MinidashArgs),
+}
+
+/// The options of `hex-sim minidash`.
+#[derive(Debug, Args)]
+struct MinidashArgs {
+    /// How many synthetic datasets to serve.
+    #[arg(long, default_value_t = 40, conflicts_with = "from_json")]
+    datasets: usize,
+    /// How many synthetic dashboards to serve.
+    #[arg(long, default_value_t = 60, conflicts_with = "from_json")]
+    dashboards: usize,
+    /// The seed of the synthetic workspace: the same seed serves the same bytes.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Serve this JSON fixture instead: `{"datasets": [...], "dashboards": [...]}`.
+    #[arg(long, value_name = "FILE")]
+    from_json: Option<PathBuf>,
+    /// The port on 127.0.0.1; 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// The key clients must send as `X-Api-Key`.
+    #[arg(long, default_value = MinidashConfig::DEFAULT_API_KEY)]
+    api_key: String,
+    /// Answer COUNT API requests from request START with 429, with `Retry-After` SECS (default
+    /// 1) or none.
+    #[arg(long, value_name = "START:COUNT[:SECS|none]", help_heading = "Faults")]
+    rate_limit_burst: Option<RateLimitBurst>,
+    /// Fail COUNT API requests from request START with STATUS (default 500).
+    #[arg(long, value_name = "START:COUNT[:STATUS]", help_heading = "Faults")]
+    server_errors: Option<ServerErrorBurst>,
+}
+
 impl Cli {
     fn faults(&self) -> Faults {
         Faults {
@@ -110,6 +152,9 @@ impl Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(Api::Minidash(args)) = cli.api {
+        return serve_minidash(args).await;
+    }
     let mut workspace = match &cli.from_json {
         Some(path) => Workspace::from_json_file(path)?,
         None => Workspace::synthetic(cli.seed, cli.projects),
@@ -151,6 +196,48 @@ async fn main() -> anyhow::Result<()> {
     drop(stdout);
 
     simulator
+        .serve(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+/// `hex-sim minidash`: the same listening line and Ctrl-C as for Hex.
+async fn serve_minidash(args: MinidashArgs) -> anyhow::Result<()> {
+    let workspace = match &args.from_json {
+        Some(path) => MinidashWorkspace::from_json_file(path)?,
+        None => MinidashWorkspace::synthetic(args.seed, args.datasets, args.dashboards),
+    };
+    let server = MinidashServer::new(MinidashConfig {
+        api_key: args.api_key,
+        workspace,
+        faults: MinidashFaults {
+            rate_limit_burst: args.rate_limit_burst,
+            server_errors: args.server_errors,
+        },
+    })?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on 127.0.0.1:{}; is the port taken?",
+                args.port
+            )
+        })?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    let (datasets, dashboards) = server.counts();
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
+        "hex-sim listening on http://{addr}/api (Minidash: {datasets} datasets, {dashboards} dashboards)"
+    )?;
+    stdout.flush()?;
+    drop(stdout);
+
+    server
         .serve(listener, async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -36,26 +36,26 @@ impl SplitMix64 {
     }
 
     /// A number in `0..n` (`n > 0`), by multiply-shift; the tiny bias does not matter here.
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
     }
 
     /// A number in `low..high` (`low < high`).
-    fn between(&mut self, low: i64, high: i64) -> i64 {
+    pub(crate) fn between(&mut self, low: i64, high: i64) -> i64 {
         low + self.below(high.abs_diff(low)) as i64
     }
 
     /// True with the given probability in percent.
-    fn percent(&mut self, chance: u64) -> bool {
+    pub(crate) fn percent(&mut self, chance: u64) -> bool {
         self.below(100) < chance
     }
 
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
 
     /// `count` distinct items, in the order they were drawn.
-    fn pick_distinct<'a, T>(&mut self, items: &'a [T], count: usize) -> Vec<&'a T> {
+    pub(crate) fn pick_distinct<'a, T>(&mut self, items: &'a [T], count: usize) -> Vec<&'a T> {
         let mut indices: Vec<usize> = Vec::with_capacity(count);
         while indices.len() < count.min(items.len()) {
             let index = self.below(items.len() as u64) as usize;

@@ -8,4 +8,5 @@ mod embedding;
 mod faults;
 mod ground_truth;
 mod lineage;
+mod minidash;
 mod support;
