@@ -49,13 +49,16 @@ const ORDER: &[(&str, u8)] = &[
     ("cli::outcome", 9),
     ("cli::context", 9),
     ("cli::output", 9),
+    ("cli::table", 9),
     ("cli::render", 9),
+    ("cli::progress", 9),
     ("cli::run", 9),
     ("cli::inventory", 9),
     ("cli::connectors", 9),
     ("cli::serve", 9),
     ("cli::spec", 9),
     ("cli::demo", 9),
+    ("cli::docs", 9),
     ("cli", 9),
 ];
 

@@ -16,18 +16,22 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use tracing::Instrument;
 
 use crate::connectors;
-use crate::contract::{ConnectorError, LogLevel, Property, PropertyValue, Resource, RunContext};
+use crate::contract::{
+    ConnectorError, LogLevel, Property, PropertyValue, Resource, RunContext, WaitReason,
+};
 use crate::inventory::{
     ConnectorIdentity, HEARTBEAT_INTERVAL, Inventory, InventoryError, NewResource, PropertiesJson,
     RunId, RunSummary, format_timestamp,
 };
 use crate::sandbox::{
-    CallError, Connector, EgressPolicy, EmitError, Observer, Runtime, Sandbox, log_guest_line,
+    CallError, Connector, EgressPolicy, EmitError, Observer, Runtime, Sandbox, Traffic,
+    log_guest_line,
 };
 use crate::source::{ResolvedSource, SourceError, SourceFile};
 use crate::text::{cut, inert};
@@ -62,9 +66,37 @@ pub trait RunEvents: Send + Sync {
         let _ = (source, done, total);
     }
 
+    /// The connector of `source` sent a request (retries count; refused ones do not).
+    fn requested(&self, source: &str) {
+        let _ = source;
+    }
+
+    /// The connector of `source` waits `duration` before going on, for `reason`: for 0.1
+    /// connectors, a `Retry-After` the host saw on a 429 or 503 (contract 0.2's `host.waiting`
+    /// reports its own).
+    fn waiting(&self, source: &str, reason: WaitReason, duration: Duration) {
+        let _ = (source, reason, duration);
+    }
+
     /// The connector of `source` returned: the discovery is over, and the run is being recorded.
     fn discovered(&self, source: &str) {
         let _ = source;
+    }
+}
+
+/// The sandbox's view of a run's traffic, handed on to the run's events with the source's name.
+struct RunTraffic {
+    source: String,
+    events: Arc<dyn RunEvents>,
+}
+
+impl Traffic for RunTraffic {
+    fn requested(&self) {
+        self.events.requested(&self.source);
+    }
+
+    fn waiting(&self, reason: WaitReason, duration: Duration) {
+        self.events.waiting(&self.source, reason, duration);
     }
 }
 
@@ -247,6 +279,12 @@ pub async fn run_source(
             .set_scheduled_slot(run, slot)
             .map_err(inventory_error)?;
     }
+    // The schedule as this run applied it, for `status` without the sources directory. A TOML
+    // table always has a JSON form.
+    let schedule = serde_json::to_string(&file.schedule).expect("a TOML table serialises");
+    inventory
+        .record_schedule(run, &schedule)
+        .map_err(inventory_error)?;
 
     let (sender, receiver) = sync_channel(QUEUED_BATCHES);
     let writer = spawn_writer(db_path.to_owned(), run, receiver);
@@ -485,6 +523,13 @@ impl Observer for RunObserver {
 
     fn progress(&mut self, done: u64, total: Option<u64>) {
         self.events.progress(&self.source, done, total);
+    }
+
+    fn traffic(&self) -> Option<Arc<dyn Traffic>> {
+        Some(Arc::new(RunTraffic {
+            source: self.source.clone(),
+            events: Arc::clone(&self.events),
+        }))
     }
 }
 

@@ -18,5 +18,6 @@ mod safety;
 mod sandbox;
 mod serve;
 mod stub;
+mod terminal;
 mod trust;
 mod warnings;

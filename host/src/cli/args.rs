@@ -52,11 +52,23 @@ pub enum Command {
     Sources(SourcesCommand),
     /// Run every enabled source on its schedule, following changes to sources and connectors.
     Serve(ServeArgs),
-    /// Show each source's schedule, next run and last run.
+    /// Show each source's schedule, next run and last run (and, with --sources, its file).
     Status(StatusArgs),
     /// Manage installed connector components.
     #[command(subcommand)]
     Connectors(ConnectorsCommand),
+    /// Print a shell completion script (see the README for where to put it).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `euno-host man > ~/.local/share/man/man1/euno-host.1`.
+    Man,
+}
+
+/// Arguments of `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Arguments of `serve`.
@@ -83,9 +95,10 @@ pub struct ServeArgs {
 /// Arguments of `status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The directory of source files (`*.toml`).
+    /// Also list the source files of this directory (`*.toml`): those not yet run, and those
+    /// changed since their last run. Without it, every source the inventory knows.
     #[arg(long, env = "EUNO_SOURCES_DIR", value_name = "DIR")]
-    pub sources: PathBuf,
+    pub sources: Option<PathBuf>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -125,6 +138,9 @@ pub struct DemoArgs {
     /// Seed of the simulated workspace.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// No live line and no summary: only errors, on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Arguments of `spec`.
@@ -162,6 +178,9 @@ pub struct RunArgs {
     /// of its resources), or all of them: for a source that really lost them.
     #[arg(long)]
     pub allow_mass_removal: bool,
+    /// No live line and no summary: only errors, on stderr, and the exit status.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Arguments of `resources`.

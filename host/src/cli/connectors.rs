@@ -8,6 +8,7 @@ use super::context::Context;
 use super::outcome::Outcome;
 use super::output::{show, show_json};
 use super::render::granted_text;
+use super::table::{self, Column, Layout, Row as TableRow};
 use crate::connectors::{self, BUNDLED_ID, Registry};
 use crate::sandbox::{Connector, Origin, Trust};
 use crate::text::inert;
@@ -111,21 +112,27 @@ pub async fn list(context: &Context, json: bool) -> Outcome {
     if json {
         return show_json(&rows);
     }
-    let mut text = String::new();
-    for row in rows.iter().filter(|row| row.error.is_none()) {
-        let granted = if row.allow.is_empty() {
-            String::new()
-        } else {
-            format!("; may reach {}", row.allow.join(", "))
-        };
-        text += &format!(
-            "{:<16} {:<10} {}  {}{granted}\n",
-            inert(row.id.as_deref().unwrap_or_default()),
-            inert(row.version.as_deref().unwrap_or_default()),
-            row.digest.as_deref().unwrap_or_default(),
-            inert(row.file.as_deref().unwrap_or("(bundled)")),
-        );
-    }
+    const COLUMNS: [Column; 5] = [
+        Column::text("ID"),
+        Column::text("VERSION"),
+        Column::text("DIGEST"),
+        Column::text("FILE"),
+        Column::text("MAY REACH"),
+    ];
+    let table_rows: Vec<TableRow> = rows
+        .iter()
+        .filter(|row| row.error.is_none())
+        .map(|row| {
+            TableRow::new(vec![
+                inert(row.id.as_deref().unwrap_or_default()).into_owned(),
+                inert(row.version.as_deref().unwrap_or_default()).into_owned(),
+                row.digest.clone().unwrap_or_default(),
+                inert(row.file.as_deref().unwrap_or("(bundled)")).into_owned(),
+                row.allow.join(", "),
+            ])
+        })
+        .collect();
+    let mut text = table::render(&COLUMNS, &table_rows, Layout::stdout());
     for r in &rejected {
         text += &format!(
             "REJECTED {}: {}\n",

@@ -8,7 +8,8 @@ use super::args::{ResourcesArgs, RunsArgs};
 use super::context::Paths;
 use super::outcome::Outcome;
 use super::output::{show, show_json, written_out};
-use super::render::runs_text;
+use super::render::{resources_text, runs_text};
+use super::table::Layout;
 use crate::inventory::{Inventory, StoredResource, format_timestamp};
 use crate::text::inert;
 
@@ -94,21 +95,7 @@ pub fn resources(paths: &Paths, args: ResourcesArgs) -> Outcome {
         "euno" => list
             .iter()
             .try_for_each(|r| writeln!(out, "{}", euno_observation(r))),
-        _ => {
-            let mut result = writeln!(out, "{:<16} {:<56} NAME", "TYPE", "URI");
-            for r in &list {
-                result = result.and_then(|()| {
-                    writeln!(
-                        out,
-                        "{:<16} {:<56} {}",
-                        inert(&r.resource_type),
-                        inert(&r.uri),
-                        inert(&r.name)
-                    )
-                });
-            }
-            result.and_then(|()| writeln!(out, "{} resources", list.len()))
-        }
+        _ => out.write_all(resources_text(&list, Layout::stdout()).as_bytes()),
     };
     written_out(written.and_then(|()| out.flush()), Outcome::Ok)
 }
@@ -126,7 +113,7 @@ pub fn runs(paths: &Paths, args: RunsArgs) -> Outcome {
     if args.json {
         return show_json(&list);
     }
-    show(&runs_text(&list), Outcome::Ok)
+    show(&runs_text(&list, Layout::stdout()), Outcome::Ok)
 }
 
 /// `sources remove`: forgets a source that has run.

@@ -10,7 +10,7 @@
 //! [`context`], `output` (stdout and stderr, a reader that leaves early included), `render`
 //! (tables, summaries, the progress line), then one module per command group: `run` (`check`,
 //! `run`), `inventory` (`resources`, `runs`, `sources remove`), `connectors`, `serve` (`serve`,
-//! `status`), `spec`, and [`demo`]; this module dispatches.
+//! `status`), `spec`, [`demo`], and `docs` (`completions`, `man`); this module dispatches.
 
 use crate::sandbox::Runtime;
 
@@ -18,13 +18,16 @@ pub mod args;
 mod connectors;
 pub mod context;
 pub mod demo;
+mod docs;
 mod inventory;
 pub mod outcome;
 mod output;
+pub mod progress;
 mod render;
 mod run;
 mod serve;
 mod spec;
+mod table;
 
 pub use args::{Cli, Command, ConnectorsCommand, SourcesCommand};
 pub use context::{Context, Paths, default_data_dir};
@@ -32,6 +35,12 @@ pub use outcome::Outcome;
 
 /// Runs the parsed command.
 pub async fn execute(cli: Cli) -> Outcome {
+    // These need neither the engine nor the data directory.
+    match &cli.command {
+        Command::Completions(args) => return docs::completions(args),
+        Command::Man => return docs::man(),
+        _ => {}
+    }
     let paths = Paths {
         data_dir: cli.data_dir.unwrap_or_else(default_data_dir),
     };
@@ -63,5 +72,7 @@ pub async fn execute(cli: Cli) -> Outcome {
         Command::Connectors(ConnectorsCommand::List { json }) => {
             connectors::list(&context, json).await
         }
+        Command::Completions(args) => docs::completions(&args),
+        Command::Man => docs::man(),
     }
 }

@@ -7,6 +7,7 @@ use super::context::{Context, Paths};
 use super::outcome::Outcome;
 use super::output::{show, show_json};
 use super::render::status_text;
+use super::table::Layout;
 use crate::scheduler::{self, ServeOptions};
 
 /// `serve`: runs every enabled source on its schedule until SIGINT or SIGTERM.
@@ -26,14 +27,16 @@ pub async fn serve(context: &Context, args: ServeArgs) -> Outcome {
     }
 }
 
-/// `status`: each source's schedule, next run and last run.
+/// `status`: each source's schedule, next run and last run, from the inventory and, with
+/// `--sources`, the sources directory.
 pub fn status(paths: &Paths, args: StatusArgs) -> Outcome {
-    let list = match scheduler::status(&args.sources, &paths.inventory(), jiff::Timestamp::now()) {
+    let now = jiff::Timestamp::now();
+    let list = match scheduler::status(args.sources.as_deref(), &paths.inventory(), now) {
         Ok(list) => list,
         Err(e) => return e.into(),
     };
     if args.json {
         return show_json(&list);
     }
-    show(&status_text(&list), Outcome::Ok)
+    show(&status_text(&list, now, Layout::stdout()), Outcome::Ok)
 }

@@ -21,7 +21,7 @@ pub mod v0_1;
 pub use types::{
     ConfigEntry, ConfigField, ConnectorError, ConnectorSpec, DiscoverSummary, FieldKind,
     HostImports, InvalidConfigError, LogLevel, Property, PropertyValue, RateLimitedError, Resource,
-    RunContext, UpstreamError,
+    RunContext, UpstreamError, WaitReason,
 };
 
 /// The contract interface this host implements; components must export it.

@@ -253,6 +253,29 @@ pub enum LogLevel {
     Error,
 }
 
+/// Why a connector is waiting instead of sending its next request: contract 0.2's `wait-reason`
+/// (`host.waiting`), and what the host sees for itself of a 0.1 connector (a 429 answered with
+/// `Retry-After`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitReason {
+    /// The connector's own client throttle (`requests_per_minute`).
+    Throttle,
+    /// The server said how long to wait (`Retry-After` on a 429 or a 503).
+    RetryAfter,
+    /// Backing off before retrying a failed request.
+    Backoff,
+}
+
+impl fmt::Display for WaitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Throttle => "client throttle",
+            Self::RetryAfter => "Retry-After",
+            Self::Backoff => "retry backoff",
+        })
+    }
+}
+
 /// What the host offers a connector during a call (the contract's `host` interface), in the
 /// host's types: the store's data implements it, and [`add_to_linker`] wires it to the imports of
 /// every contract version.

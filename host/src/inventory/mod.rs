@@ -907,6 +907,24 @@ impl Inventory {
         Ok(self.runs(Some(source), Some(1))?.pop())
     }
 
+    /// The latest run of `source` that recorded an error (a failed or abandoned run).
+    pub fn last_failed_run(&self, source: &str) -> Result<Option<RunRecord>, InventoryError> {
+        self.conn
+            .query_row(
+                &format!(
+                    "SELECT {RUN_COLUMNS} FROM runs WHERE source = ?1 AND error IS NOT NULL
+                     ORDER BY id DESC LIMIT 1"
+                ),
+                [source],
+                run_record,
+            )
+            .optional()
+            .map_err(failed(
+                &self.path,
+                format!("reading the last failed run of source '{source}'"),
+            ))
+    }
+
     /// Records the schedule slot a run stands for.
     pub fn set_scheduled_slot(&self, run: RunId, slot: Timestamp) -> Result<(), InventoryError> {
         self.conn
@@ -919,6 +937,49 @@ impl Inventory {
                 format!("recording the schedule slot of run {}", run.0),
             ))?;
         Ok(())
+    }
+
+    /// Records the `[schedule]` table of the source file `run` applies, as JSON (`null` when the
+    /// file has none): what `status` shows once the file is out of sight.
+    pub fn record_schedule(&self, run: RunId, schedule: &str) -> Result<(), InventoryError> {
+        self.conn
+            .execute(
+                "UPDATE runs SET schedule = ?2 WHERE id = ?1",
+                (run.0, schedule),
+            )
+            .map_err(failed(
+                &self.path,
+                format!("recording the schedule of run {}", run.0),
+            ))?;
+        Ok(())
+    }
+
+    /// The `[schedule]` recorded with the latest run of `source` that recorded one (see
+    /// [`Inventory::record_schedule`]).
+    pub fn last_schedule(&self, source: &str) -> Result<Option<String>, InventoryError> {
+        self.conn
+            .query_row(
+                "SELECT schedule FROM runs WHERE source = ?1 AND schedule IS NOT NULL
+                 ORDER BY id DESC LIMIT 1",
+                [source],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(failed(
+                &self.path,
+                format!("reading the recorded schedule of source '{source}'"),
+            ))
+    }
+
+    /// Every source that has a run in the history, by name.
+    pub fn sources(&self) -> Result<Vec<String>, InventoryError> {
+        let err = failed(&self.path, "listing the sources".into());
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT source FROM runs ORDER BY source")
+            .map_err(&err)?;
+        let names = stmt.query_map([], |row| row.get(0)).map_err(&err)?;
+        names.collect::<Result<_, _>>().map_err(&err)
     }
 
     /// The slot of the source's latest scheduled run, whatever its outcome: where its schedule

@@ -109,6 +109,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE runs ADD COLUMN run_token TEXT;
     ALTER TABLE runs ADD COLUMN heartbeat_at INTEGER;
     ",
+    // 7 and 8 are taken by work merged in parallel (the sources table, contract 0.2's relations
+    // and checkpoints); these placeholders hold their numbers and are replaced by them at merge.
+    "",
+    "",
+    // 9: the `[schedule]` table a run's source file had (JSON; `null` for none), so that `status`
+    // shows each source's schedule as last applied without its file. NULL: recorded before.
+    r"
+    ALTER TABLE runs ADD COLUMN schedule TEXT;
+    ",
 ];
 
 /// The digest of a resource's content (everything but its URI and dates): the first 8 bytes of

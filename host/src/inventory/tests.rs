@@ -952,3 +952,38 @@ fn runs_record_their_machine_and_heartbeat() {
     let json = serde_json::to_value(&run).expect("serialise");
     assert_eq!(json["heartbeat_at"], "2025-01-01T00:00:00.000Z");
 }
+
+#[test]
+fn the_sources_and_their_last_recorded_schedule_come_from_the_run_history() {
+    let f = fixture();
+    assert_eq!(
+        f.inventory.sources().expect("sources"),
+        Vec::<String>::new()
+    );
+    let first = f.inventory.begin_run(OTHER, &connector(), day(1)).unwrap();
+    f.inventory
+        .record_schedule(first, r#"{"hourly":{"every_hours":6}}"#)
+        .unwrap();
+    f.inventory
+        .fail_run(first, day(1), "the connector failed")
+        .unwrap();
+    // A run that recorded no schedule (a failure before the file was read) leaves the last one.
+    f.inventory
+        .record_failed_run(OTHER, &connector(), day(2), "unset variable", None)
+        .unwrap();
+    f.inventory
+        .record_failed_run(HEX, &connector(), day(2), "unset variable", None)
+        .unwrap();
+    assert_eq!(f.inventory.sources().expect("sources"), [HEX, OTHER]);
+    assert_eq!(
+        f.inventory.last_schedule(OTHER).unwrap().as_deref(),
+        Some(r#"{"hourly":{"every_hours":6}}"#)
+    );
+    assert_eq!(f.inventory.last_schedule(HEX).unwrap(), None);
+    let failed = f
+        .inventory
+        .last_failed_run(OTHER)
+        .unwrap()
+        .expect("a failed run");
+    assert_eq!(failed.error.as_deref(), Some("unset variable"));
+}
