@@ -5,10 +5,11 @@
 //! `started-at`, never the clock, and a missing or null object upstream yields null properties
 //! (or empty lists), never a failure. Timestamps that do not parse become null and a warning.
 
-use crate::bindings::{Property, PropertyValue, Resource};
-use crate::config::HexConfig;
+use euno_connector_sdk::prelude::*;
+use euno_connector_sdk::types::Property;
+
 use crate::model::{Project, User};
-use crate::timestamp::parse_rfc3339;
+use crate::settings::Settings;
 
 /// The resource type of the workspace.
 pub const WORKSPACE_TYPE: &str = "hex_workspace";
@@ -36,13 +37,13 @@ pub struct MappingContext {
 }
 
 impl MappingContext {
-    /// The context of a run of `config` that started at `started_at` (epoch milliseconds).
-    pub fn new(config: &HexConfig, started_at: i64) -> Self {
+    /// The context of a run with `settings` that started at `started_at` (epoch milliseconds).
+    pub fn new(settings: &Settings, started_at: i64) -> Self {
         Self {
-            workspace_uri: format!("hex.{}", uri_segment(&config.workspace_key())),
-            workspace_id: config.workspace_id.clone(),
-            workspace_name: config.workspace_name.clone(),
-            app_origin: config.app_origin().to_owned(),
+            workspace_uri: uri(["hex", &settings.workspace_key()]),
+            workspace_id: settings.workspace_id.clone(),
+            workspace_name: settings.workspace_name.clone(),
+            app_origin: settings.app_origin().to_owned(),
             started_at,
         }
     }
@@ -51,25 +52,6 @@ impl MappingContext {
     pub fn project_uri(&self, id: &str) -> String {
         format!("{}.{}", self.workspace_uri, uri_segment(id))
     }
-}
-
-/// `text` as one segment of a resource URI: lowercase, with what the host refuses in a URI
-/// (whitespace, control characters, what stays uppercase) and what would change its meaning
-/// (`.` separates segments, `%` escapes) percent-encoded in lowercase hex. Hex ids are UUIDs and
-/// come out merely lowercased; the encoding only matters when an upstream sends something else.
-pub fn uri_segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.to_lowercase().chars() {
-        if c == '.' || c == '%' || c.is_whitespace() || c.is_control() || c.is_uppercase() {
-            let mut bytes = [0; 4];
-            for byte in c.encode_utf8(&mut bytes).bytes() {
-                out.push_str(&format!("%{byte:02x}"));
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Maps one project (or component) to a resource under the workspace. Returns `None` for a
@@ -215,14 +197,11 @@ pub fn map_project(
         property("external_links", PropertyValue::TextList(external_links)),
     ];
 
-    Some(Resource {
-        uri: context.project_uri(id),
-        resource_type: resource_type.to_owned(),
-        name,
-        parent_uri: Some(context.workspace_uri.clone()),
-        native_id: Some(id.to_owned()),
-        properties,
-    })
+    let mut resource = Resource::new(context.project_uri(id), resource_type, name)
+        .parent(&context.workspace_uri)
+        .native_id(id);
+    resource.properties = properties;
+    Some(resource)
 }
 
 /// The workspace resource, which parents every project; `project_count` is the number of
@@ -233,22 +212,22 @@ pub fn workspace_resource(context: &MappingContext, project_count: u64) -> Resou
         .iter()
         .map(|id| format!("{}/{id}", context.app_origin))
         .collect();
-    Resource {
-        uri: context.workspace_uri.clone(),
-        resource_type: WORKSPACE_TYPE.to_owned(),
-        name: context.workspace_name.clone(),
-        parent_uri: None,
-        native_id: context.workspace_id.clone(),
-        properties: vec![
-            property("name", PropertyValue::Text(context.workspace_name.clone())),
-            property("native_id", text(context.workspace_id.as_deref())),
-            property(
-                "project_count",
-                PropertyValue::Integer(i64::try_from(project_count).unwrap_or(i64::MAX)),
-            ),
-            property("external_links", PropertyValue::TextList(external_links)),
-        ],
-    }
+    let mut resource = Resource::new(
+        &context.workspace_uri,
+        WORKSPACE_TYPE,
+        &context.workspace_name,
+    );
+    resource.native_id = context.workspace_id.clone();
+    resource.properties = vec![
+        property("name", PropertyValue::Text(context.workspace_name.clone())),
+        property("native_id", text(context.workspace_id.as_deref())),
+        property(
+            "project_count",
+            PropertyValue::Integer(i64::try_from(project_count).unwrap_or(i64::MAX)),
+        ),
+        property("external_links", PropertyValue::TextList(external_links)),
+    ];
+    resource
 }
 
 /// Reads a project's timestamps, noting the ones that do not parse.
@@ -307,7 +286,7 @@ fn count(value: Option<&serde_json::Number>) -> PropertyValue {
     integer.map_or(PropertyValue::Null, PropertyValue::Integer)
 }
 
-fn email<'p>(user: Option<&'p User<'_>>) -> Option<&'p str> {
+fn email(user: Option<&User>) -> Option<&str> {
     user?.email.as_deref().filter(|email| !email.is_empty())
 }
 
@@ -337,16 +316,69 @@ fn distinct_case_insensitive<'a>(values: impl Iterator<Item = &'a str>) -> Vec<S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{entries, full_project_json, project};
+    use euno_connector_sdk::types::{ConfigEntry, Relations, SettingValue};
     use serde_json::json;
+
+    /// A project from its JSON.
+    fn project(json: serde_json::Value) -> Project {
+        serde_json::from_value(json).expect("a project")
+    }
+
+    /// A project with every field the connector reads, set.
+    fn full_project_json() -> serde_json::Value {
+        json!({
+            "id": "0B7E3D4A-AAAA-4BBB-8CCC-0123456789AB",
+            "title": "Revenue Dashboard",
+            "description": "Weekly revenue by region",
+            "type": "PROJECT",
+            "creator": {"email": "creator@acme.com"},
+            "owner": {"email": "owner@acme.com"},
+            "status": {"name": "Published"},
+            "categories": [{"name": "Finance", "description": "Money"}, {"name": "Sales"}],
+            "reviews": {"required": true},
+            "analytics": {
+                "appViews": {"allTime": 1234, "lastSevenDays": 7, "lastFourteenDays": 14, "lastThirtyDays": 30},
+                "lastViewedAt": "2024-08-30T12:00:00Z",
+                "publishedResultsUpdatedAt": "2024-08-22T08:00:00+02:00"
+            },
+            "createdAt": "2024-01-02T03:04:05.678Z",
+            "lastEditedAt": "2024-08-21T17:16:09.567Z",
+            "lastPublishedAt": "2024-08-20T10:00:00Z",
+            "archivedAt": null,
+            "trashedAt": null,
+            "schedules": [
+                {"cadence": "HOURLY", "enabled": true, "hourly": {"minute": 5}},
+                {"cadence": "DAILY", "enabled": false},
+                {"cadence": "HOURLY", "enabled": false}
+            ],
+            "sharing": {
+                "users": [{"user": {"email": "someone@acme.com"}, "access": "CAN_EDIT"}],
+                "collections": [
+                    {"collection": {"name": "Exec"}, "access": "CAN_VIEW"},
+                    {"collection": {"name": "Finance"}, "access": "CAN_VIEW"}
+                ],
+                "groups": [],
+                "workspace": {"access": "CAN_VIEW"},
+                "publicWeb": {"access": "NONE"},
+                "support": {"access": "NONE"}
+            }
+        })
+    }
 
     const DAY_MS: i64 = 86_400_000;
     /// 2024-09-01T00:00:00Z.
     const STARTED_AT: i64 = 1_725_148_800_000;
 
     fn context(settings: &[(&str, &str)]) -> MappingContext {
-        let config = HexConfig::parse(&entries(settings)).expect("valid config");
-        MappingContext::new(&config, STARTED_AT)
+        let entries = settings
+            .iter()
+            .map(|(name, value)| ConfigEntry {
+                name: (*name).to_owned(),
+                value: SettingValue::Text((*value).to_owned()),
+            })
+            .collect();
+        let config = Config::new(entries, &crate::Hex::spec());
+        MappingContext::new(&Settings::read(&config).expect("valid config"), STARTED_AT)
     }
 
     fn value<'r>(resource: &'r Resource, name: &str) -> &'r PropertyValue {
@@ -706,6 +738,7 @@ mod tests {
                     property("project_count", PropertyValue::Integer(42)),
                     property("external_links", texts(&["https://app.hex.tech/WS-1"])),
                 ],
+                relations: Relations::Set(Vec::new()),
             }
         );
         let without_id = workspace_resource(&context(&[]), 0);

@@ -3,65 +3,15 @@
 //! Every field is optional and unknown fields are ignored, because the API grows and any object
 //! may be null or absent; deciding what a missing value means is the mapping's job, not serde's.
 //! Only the fields the mapping uses are declared.
-//!
-//! Text borrows from the response body where it can (a string without escapes): a page of 100
-//! projects then costs a few dozen allocations instead of a few thousand.
-
-use std::borrow::Cow;
-use std::fmt;
-use std::ops::Deref;
 
 use serde::Deserialize;
-use serde::de::{Deserializer, Visitor};
-
-/// A JSON string, borrowed from the response body when it has no escapes and owned otherwise.
-/// (serde's own `Cow<str>` always copies when it sits inside an `Option`.)
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Text<'a>(pub Cow<'a, str>);
-
-impl Deref for Text<'_> {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-
-        impl<'de> Visitor<'de> for TextVisitor {
-            type Value = Text<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-
-            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Borrowed(text)))
-            }
-
-            fn visit_str<E>(self, text: &str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(text.to_owned())))
-            }
-
-            fn visit_string<E>(self, text: String) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(text)))
-            }
-        }
-
-        deserializer.deserialize_str(TextVisitor)
-    }
-}
 
 /// One page of `GET /projects`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct ProjectList<'a> {
+pub struct ProjectList {
     /// The page's projects; `None` when the response has no `values` list at all.
-    #[serde(borrow)]
-    pub values: Option<Vec<Project<'a>>>,
+    pub values: Option<Vec<Project>>,
     /// The cursors around this page.
     pub pagination: Option<Pagination>,
 }
@@ -79,84 +29,66 @@ pub struct Pagination {
 /// A Hex project or component.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct Project<'a> {
+pub struct Project {
     /// The project's UUID.
-    #[serde(borrow)]
-    pub id: Option<Text<'a>>,
+    pub id: Option<String>,
     /// Its title.
-    #[serde(borrow)]
-    pub title: Option<Text<'a>>,
+    pub title: Option<String>,
     /// Its description; null when it has none.
-    #[serde(borrow)]
-    pub description: Option<Text<'a>>,
+    pub description: Option<String>,
     /// `PROJECT` or `COMPONENT`.
-    #[serde(rename = "type", borrow)]
-    pub project_type: Option<Text<'a>>,
+    #[serde(rename = "type")]
+    pub project_type: Option<String>,
     /// Who created it.
-    #[serde(borrow)]
-    pub creator: Option<User<'a>>,
+    pub creator: Option<User>,
     /// Who owns it.
-    #[serde(borrow)]
-    pub owner: Option<User<'a>>,
+    pub owner: Option<User>,
     /// Its workflow status, e.g. `In development`, `Published`.
-    #[serde(borrow)]
-    pub status: Option<Status<'a>>,
+    pub status: Option<Status>,
     /// The categories it is filed under.
-    #[serde(borrow)]
-    pub categories: Option<Vec<Category<'a>>>,
+    pub categories: Option<Vec<Category>>,
     /// Its review settings.
     pub reviews: Option<Reviews>,
     /// Its usage.
-    #[serde(borrow)]
-    pub analytics: Option<Analytics<'a>>,
+    pub analytics: Option<Analytics>,
     /// RFC 3339.
-    #[serde(borrow)]
-    pub created_at: Option<Text<'a>>,
+    pub created_at: Option<String>,
     /// RFC 3339.
-    #[serde(borrow)]
-    pub last_edited_at: Option<Text<'a>>,
+    pub last_edited_at: Option<String>,
     /// RFC 3339; null when never published.
-    #[serde(borrow)]
-    pub last_published_at: Option<Text<'a>>,
+    pub last_published_at: Option<String>,
     /// RFC 3339; null unless archived.
-    #[serde(borrow)]
-    pub archived_at: Option<Text<'a>>,
+    pub archived_at: Option<String>,
     /// RFC 3339; null unless trashed.
-    #[serde(borrow)]
-    pub trashed_at: Option<Text<'a>>,
+    pub trashed_at: Option<String>,
     /// Its scheduled runs.
-    #[serde(borrow)]
-    pub schedules: Option<Vec<Schedule<'a>>>,
+    pub schedules: Option<Vec<Schedule>>,
     /// Who can see it; present when the list asks for `includeSharing`.
-    #[serde(borrow)]
-    pub sharing: Option<Sharing<'a>>,
+    pub sharing: Option<Sharing>,
 }
 
 /// A Hex user, as projects refer to one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
-pub struct User<'a> {
+pub struct User {
     /// The user's email.
-    #[serde(borrow)]
-    pub email: Option<Text<'a>>,
+    pub email: Option<String>,
 }
 
 /// A project status.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
-pub struct Status<'a> {
+pub struct Status {
     /// The status's name.
-    #[serde(borrow)]
-    pub name: Option<Text<'a>>,
+    pub name: Option<String>,
 }
 
 /// A project category.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
-pub struct Category<'a> {
+pub struct Category {
     /// The category's name.
-    #[serde(borrow)]
-    pub name: Option<Text<'a>>,
+    pub name: Option<String>,
 }
 
 /// A project's review settings.
@@ -170,15 +102,13 @@ pub struct Reviews {
 /// A project's usage.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct Analytics<'a> {
+pub struct Analytics {
     /// Views of the published app over several windows.
     pub app_views: Option<AppViews>,
     /// RFC 3339.
-    #[serde(borrow)]
-    pub last_viewed_at: Option<Text<'a>>,
+    pub last_viewed_at: Option<String>,
     /// RFC 3339.
-    #[serde(borrow)]
-    pub published_results_updated_at: Option<Text<'a>>,
+    pub published_results_updated_at: Option<String>,
 }
 
 /// App view counts. Kept as JSON numbers so that a count sent as `12.0` still reads.
@@ -198,10 +128,9 @@ pub struct AppViews {
 /// A scheduled run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
-pub struct Schedule<'a> {
+pub struct Schedule {
     /// `HOURLY`, `DAILY`, `WEEKLY`, `MONTHLY` or `CUSTOM`.
-    #[serde(borrow)]
-    pub cadence: Option<Text<'a>>,
+    pub cadence: Option<String>,
     /// Whether the schedule runs.
     pub enabled: Option<bool>,
 }
@@ -209,43 +138,37 @@ pub struct Schedule<'a> {
 /// Who can see a project.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct Sharing<'a> {
+pub struct Sharing {
     /// The collections it is shared into.
-    #[serde(borrow)]
-    pub collections: Option<Vec<CollectionShare<'a>>>,
+    pub collections: Option<Vec<CollectionShare>>,
     /// The access of everyone in the workspace.
-    #[serde(borrow)]
-    pub workspace: Option<Access<'a>>,
+    pub workspace: Option<Access>,
     /// The access of anyone on the web.
-    #[serde(borrow)]
-    pub public_web: Option<Access<'a>>,
+    pub public_web: Option<Access>,
 }
 
 /// A project's membership of a collection.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
-pub struct CollectionShare<'a> {
+pub struct CollectionShare {
     /// The collection.
-    #[serde(borrow)]
-    pub collection: Option<Collection<'a>>,
+    pub collection: Option<Collection>,
 }
 
 /// A Hex collection.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
-pub struct Collection<'a> {
+pub struct Collection {
     /// The collection's name.
-    #[serde(borrow)]
-    pub name: Option<Text<'a>>,
+    pub name: Option<String>,
 }
 
 /// An access level: `NONE`, `APP_ONLY`, `CAN_VIEW`, `CAN_EDIT` or `FULL_ACCESS`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
-pub struct Access<'a> {
+pub struct Access {
     /// The level.
-    #[serde(borrow)]
-    pub access: Option<Text<'a>>,
+    pub access: Option<String>,
 }
 
 #[cfg(test)]
@@ -268,16 +191,6 @@ mod tests {
             None
         );
         assert_eq!(list.pagination.and_then(|p| p.after), None);
-    }
-
-    #[test]
-    fn text_borrows_from_the_body_unless_it_has_escapes() {
-        let body = br#"{"values": [{"id": "p1", "title": "A \"quoted\" title\n"}]}"#;
-        let list: ProjectList = serde_json::from_slice(body).expect("reads");
-        let project = &list.values.expect("values")[0];
-        assert!(matches!(project.id, Some(Text(Cow::Borrowed("p1")))));
-        assert_eq!(project.title.as_deref(), Some("A \"quoted\" title\n"));
-        assert!(matches!(project.title, Some(Text(Cow::Owned(_)))));
     }
 
     #[test]
