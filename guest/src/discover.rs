@@ -9,7 +9,7 @@ use std::collections::hash_map::Entry;
 use euno_connector_sdk::prelude::*;
 
 use crate::mapping::{MappingContext, map_project, workspace_resource};
-use crate::model::ProjectList;
+use crate::model::{Project, ProjectList};
 use crate::settings::{DEFAULT_BASE_URL, Settings};
 
 /// Checks that the Hex API at the configured base URL answers and that the token can list
@@ -80,16 +80,17 @@ pub fn discover(config: &Config, run: &Run, cx: &mut Context) -> Result<(), Conn
             )));
         };
         let mut warnings = Vec::new();
-        for project in &values {
-            let Some(resource) = map_project(project, &mapping, &mut warnings) else {
+        for raw in &values {
+            let Some(project) = Project::read(raw, &mut warnings) else {
                 warnings.push(format!(
                     "page {number} of GET /projects has a project without an id; skipped it"
                 ));
                 continue;
             };
+            let resource = map_project(&project, &mapping, None);
             // A project created or moved while the listing runs can show up on two pages; the
             // host wants each URI once.
-            let id = resource.native_id.as_deref().unwrap_or_default();
+            let id = project.id.as_str();
             match seen_uris.entry(resource.uri.clone()) {
                 Entry::Vacant(entry) => {
                     let lowercase = id.to_lowercase();

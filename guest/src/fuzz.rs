@@ -245,8 +245,9 @@ proptest! {
     fn any_bytes_as_a_page_never_panic(body in prop::collection::vec(any::<u8>(), 0..512)) {
         if let Ok(list) = serde_json::from_slice::<ProjectList>(&body) {
             let context = mapping(&[]).expect("the defaults are valid");
-            for project in list.values.iter().flatten() {
-                if let Some(resource) = map_project(project, &context, &mut Vec::new()) {
+            for value in list.values.iter().flatten() {
+                if let Some(project) = Project::read(value, &mut Vec::new()) {
+                    let resource = map_project(&project, &context, None);
                     prop_assert!(resource.uri.starts_with("hex.hex_workspace."));
                 }
             }
@@ -293,11 +294,9 @@ mod found {
     use super::*;
 
     fn uri_of(id: &str, settings: &[(&str, SettingValue)]) -> String {
-        let project: Project = serde_json::from_value(json!({"id": id})).expect("a project");
+        let project = Project::read(&json!({"id": id}), &mut Vec::new()).expect("an id");
         let context = mapping(settings).expect("valid settings");
-        map_project(&project, &context, &mut Vec::new())
-            .expect("an id")
-            .uri
+        map_project(&project, &context, None).uri
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! The SDK does the plumbing (HTTP with throttle, retries and `Retry-After`, cursor pages,
 //! timestamps, batching, the component export), so this crate is the Hex API and nothing else:
 //! - [`settings`]: the connector's settings, their defaults and their checks;
-//! - [`model`]: the Hex API's JSON, as lenient serde structs;
+//! - [`model`]: the project JSON, read leniently;
 //! - [`mapping`]: Hex projects and the workspace as Euno resources;
 //! - [`discover`]: `check` and `discover`, tying the above together.
 

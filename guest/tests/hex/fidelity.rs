@@ -273,6 +273,9 @@ fn expected_projects(
             "schedule_cadences": [], "has_enabled_schedule": null,
             "workspace_access": null, "public_web_access": null,
             "external_links": links("hex", id),
+            "category_descriptions": [], "collection_access": [], "user_access": [],
+            "group_access": [], "schedules": [],
+            "last_run_status": null, "last_run_at": null, "last_run_duration_seconds": null,
         })
     };
     let with = |mut base: Value, changes: Value| {
@@ -323,6 +326,15 @@ fn expected_projects(
                     "workspace_access": "APP_ONLY",
                     "public_web_access": "NONE",
                     "external_links": links("app", FULL),
+                    "category_descriptions": ["Finance: Money in, money out"],
+                    "collection_access": ["Executive: CAN_VIEW", "Finance team: APP_ONLY"],
+                    "user_access": ["alan.turing@acme.example: CAN_EDIT"],
+                    "group_access": ["Analysts: CAN_VIEW"],
+                    "schedules": ["HOURLY at minute 15 UTC", "DAILY at 06:00 Europe/Paris"],
+                    // Published, but the fixture has no runs.
+                    "last_run_status": null,
+                    "last_run_at": null,
+                    "last_run_duration_seconds": null,
                 }),
             ),
         ),
@@ -352,6 +364,7 @@ fn expected_projects(
                         "has_enabled_schedule": false,
                         "workspace_access": "CAN_EDIT",
                         "public_web_access": "APP_ONLY",
+                        "schedules": ["WEEKLY on MONDAY at 09:00 (disabled)"],
                     }),
                 ),
             ),
@@ -392,6 +405,8 @@ fn expected_projects(
                         "last_viewed_at": recent.shown(29),
                         "has_enabled_schedule": false,
                         "external_links": links("app", NESTED),
+                        "collection_access": ["Ops"],
+                        "schedules": ["UNKNOWN"],
                     }),
                 ),
             ),

@@ -7,5 +7,6 @@
 //! the host, which does not load contract 0.2.0 components yet. The clock is the harness's: the
 //! throttle and retry delays are recorded, not waited for.
 
+mod details;
 mod fidelity;
 mod support;
