@@ -5,13 +5,21 @@
 //! timestamps, batching, the component export), so this crate is the Hex API and nothing else:
 //! - [`settings`]: the connector's settings, their defaults and their checks;
 //! - [`model`]: the project JSON, read leniently;
-//! - [`mapping`]: Hex projects and the workspace as Euno resources;
+//! - [`mapping`]: projects and the workspace as Euno resources;
+//! - [`connections`]: data connections, their platforms and defaults, qualified table names;
+//! - [`notebook`]: a project's SQL cells and component imports, from the export or the cells;
+//! - [`sql`]: the tables a SQL cell reads, by a real SQL parser;
+//! - [`checkpoint`]: what a run leaves for the next, compactly;
 //! - [`discover`]: `check` and `discover`, tying the above together.
 
+pub mod checkpoint;
+pub mod connections;
 pub mod discover;
 pub mod mapping;
 pub mod model;
+pub mod notebook;
 pub mod settings;
+pub mod sql;
 
 #[cfg(test)]
 mod fuzz;
