@@ -215,6 +215,7 @@ fn settings() -> impl Strategy<Value = Vec<(&'static str, SettingValue)>> {
     )
         .prop_map(|(id, name, components, archived)| {
             let mut settings = vec![
+                ("lineage", "off".into()),
                 ("requests_per_minute", 0.into()),
                 ("max_retries", 2.into()),
                 ("workspace_name", name.into()),
@@ -266,7 +267,14 @@ proptest! {
         for (name, value) in &settings {
             harness.setting(name, value.clone());
         }
-        harness.secret("api_token", "hxtp_fuzz").route_sequence("GET /projects", script);
+        harness
+            .secret("api_token", "hxtp_fuzz")
+            .route_sequence("GET /projects", script)
+            .route("GET /users/me", Reply::json(json!({"org": {"id": "ws-fuzz"}})))
+            .route(
+                "GET /data-connections",
+                Reply::json(json!({"values": [], "pagination": {"after": null}})),
+            );
         // The harness panics, failing the case, on any rule the host would enforce.
         let outcome = harness.discover();
         let resources = harness.resources();

@@ -9,12 +9,15 @@
 //! - [`connections`]: data connections, their platforms and defaults, qualified table names;
 //! - [`notebook`]: a project's SQL cells and component imports, from the export or the cells;
 //! - [`sql`]: the tables a SQL cell reads, by a real SQL parser;
+//! - [`lineage`]: what each project reads, connects to and uses, and its latest run, asked only
+//!   of projects that changed;
 //! - [`checkpoint`]: what a run leaves for the next, compactly;
 //! - [`discover`]: `check` and `discover`, tying the above together.
 
 pub mod checkpoint;
 pub mod connections;
 pub mod discover;
+pub mod lineage;
 pub mod mapping;
 pub mod model;
 pub mod notebook;
@@ -26,6 +29,7 @@ mod fuzz;
 
 use euno_connector_sdk::prelude::*;
 
+use crate::connections::{DATA_CONNECTION_TYPE, PLATFORMS};
 use crate::mapping::{COMPONENT_TYPE, PROJECT_TYPE, WORKSPACE_TYPE};
 
 #[cfg(target_arch = "wasm32")]
@@ -43,13 +47,23 @@ impl Connector for Hex {
             .into_iter()
             .fold(spec, ConnectorSpec::field)
             .description(
-                "Discovers a Hex workspace and its projects (and optionally components, \
-                 archived and trashed projects) through the Hex public API: names, \
-                 descriptions, owners and creators, status and activity, usage (impressions and \
-                 last view), categories, collections and schedules, and a direct link to each \
-                 project when a workspace ID is set.",
+                "Discovers a Hex workspace, its data connections and its projects (and \
+                 optionally components, archived and trashed projects) through the Hex public \
+                 API: names, descriptions, owners and creators, status and activity, usage \
+                 (impressions and last view), categories, collections, sharing and schedules, \
+                 the latest run, a direct link to each project, and lineage: the warehouse \
+                 tables each project reads, the data connections it queries and the components \
+                 it imports.",
             )
-            .resource_types([WORKSPACE_TYPE, PROJECT_TYPE, COMPONENT_TYPE])
+            .resource_types([
+                WORKSPACE_TYPE,
+                PROJECT_TYPE,
+                COMPONENT_TYPE,
+                DATA_CONNECTION_TYPE,
+            ])
+            // `reads` targets start with their warehouse's platform; a component a source does
+            // not discover (`include_components = false`) is still `used`, by its `hex.` URI.
+            .external_namespaces(PLATFORMS.into_iter().chain(["hex"]))
             .base_url_field(settings::BASE_URL)
             .credential(CredentialScheme::bearer(settings::API_TOKEN))
     }
@@ -83,8 +97,24 @@ mod tests {
         assert_eq!(spec.version, env!("CARGO_PKG_VERSION"));
         assert_eq!(
             spec.resource_types,
-            ["hex_workspace", "hex_project", "hex_component"]
+            [
+                "hex_workspace",
+                "hex_project",
+                "hex_component",
+                "hex_data_connection"
+            ]
         );
+        assert!(spec.external_namespaces.contains(&"hex".to_owned()));
+        for platform in [
+            "snowflake",
+            "bigquery",
+            "postgres",
+            "redshift",
+            "databricks",
+            "duckdb",
+        ] {
+            assert!(spec.external_namespaces.contains(&platform.to_owned()));
+        }
         assert_eq!(spec.base_url_field.as_deref(), Some("base_url"));
         assert_eq!(spec.credential, Some(CredentialScheme::bearer("api_token")));
         let base = spec

@@ -7,6 +7,8 @@
 
 use euno_connector_sdk::prelude::*;
 
+use crate::lineage::Mode;
+
 /// The Hex API of Hex's multi-tenant cloud.
 pub const DEFAULT_BASE_URL: &str = "https://app.hex.tech/api/v1";
 /// The secret holding the API token.
@@ -20,6 +22,7 @@ const INCLUDE_COMPONENTS: &str = "include_components";
 const INCLUDE_ARCHIVED: &str = "include_archived";
 const INCLUDE_TRASHED: &str = "include_trashed";
 const PAGE_SIZE: &str = "page_size";
+const LINEAGE: &str = "lineage";
 
 /// The most requests per minute the throttle may be set to.
 const MAX_REQUESTS_PER_MINUTE: i64 = 10_000;
@@ -77,6 +80,11 @@ pub fn fields() -> Vec<ConfigField> {
         fields::request_timeout_seconds(30)
             .description("How long one request to Hex may take, 1 to 600 seconds."),
         fields::max_retries(5),
+        ConfigField::choice(LINEAGE, "Lineage", &Mode::CHOICES)
+            .description(
+                "What each project reads (warehouse tables), the data connections it queries, the                  components it imports, and its latest run, at 1 to 3 requests per project:                  `changed` asks only about projects edited, published or rescheduled since the                  last successful run (the rest keep what that run found), `all` asks about every                  project every run, `off` asks nothing.",
+            )
+            .default_value("changed"),
     ]
 }
 
@@ -99,6 +107,8 @@ pub struct Settings {
     pub page_size: u32,
     /// The client-side request budget per minute; 0 means unthrottled.
     pub requests_per_minute: u32,
+    /// Which projects' lineage to ask Hex about.
+    pub lineage: Mode,
 }
 
 impl Settings {
@@ -153,6 +163,7 @@ impl Settings {
             page_size: config.integer_in(PAGE_SIZE, 1..=100)?,
             requests_per_minute: config
                 .integer_in(fields::REQUESTS_PER_MINUTE, 0..=MAX_REQUESTS_PER_MINUTE)?,
+            lineage: Mode::from_choice(config.choice(LINEAGE)?),
         })
     }
 
@@ -243,6 +254,7 @@ mod tests {
                 include_trashed: false,
                 page_size: 100,
                 requests_per_minute: 30,
+                lineage: Mode::Changed,
             }
         );
         assert_eq!(settings.workspace_key(), "hex_workspace");
@@ -384,6 +396,11 @@ mod tests {
                     Some(&30.into())
                 ),
                 ("max_retries", &FieldKind::Integer, Some(&5.into())),
+                (
+                    "lineage",
+                    &FieldKind::Choice(Mode::CHOICES.map(str::to_owned).to_vec()),
+                    Some(&text("changed"))
+                ),
             ]
         );
         let token = &fields[0];

@@ -647,13 +647,16 @@ fn every_property_has_its_value_for_projects_with_and_without_nulls() {
 }
 
 #[test]
-fn without_a_workspace_id_there_are_no_links_and_the_name_keys_the_uris() {
+fn without_a_workspace_id_links_use_the_id_hex_reports_and_the_name_keys_the_uris() {
     let recent = Recent::new();
     let sim = simulator(fixture(&recent), Faults::default());
     let mut harness = source(&sim, &[("workspace_name", json!("acme_analytics"))]);
     harness.discover().expect("discovers");
+    assert_eq!(sim.stats().users_me_requests, 1);
+    // The simulator's `org.id`, as `GET /users/me` spells it.
+    let learned = WS_ID.to_lowercase();
     let resources = by_uri(&harness);
-    let expected = expected_projects(&recent, &sim.base_url(), None);
+    let expected = expected_projects(&recent, &sim.base_url(), Some(&learned));
     assert_resources(
         &resources,
         &expected,
@@ -661,15 +664,24 @@ fn without_a_workspace_id_there_are_no_links_and_the_name_keys_the_uris() {
         "hex.acme_analytics",
     );
     let workspace = &resources["hex.acme_analytics"];
-    assert_eq!(workspace.native_id, None);
+    assert_eq!(workspace.native_id.as_deref(), Some(learned.as_str()));
+    let origin = sim.base_url().replace("/api/v1", "");
     assert_eq!(
         properties(workspace),
         json!({
             "name": "acme_analytics",
-            "native_id": null,
+            "native_id": learned,
             "project_count": VISIBLE_BY_DEFAULT.len(),
-            "external_links": [],
+            "external_links": [format!("{origin}/{learned}")],
         })
+    );
+    let info = harness.logs_at(LogLevel::Info).join("\n");
+    assert!(
+        info.contains(&format!(
+            "workspace_id is not set: links use the workspace id `{learned}` that GET /users/me \
+             reports"
+        )),
+        "{info}"
     );
 }
 
@@ -732,9 +744,16 @@ fn a_multi_page_workspace_is_discovered_with_exact_uris_and_parents() {
         .collect();
     let workspace_id = workspace.id.clone();
     let sim = simulator(workspace, Faults::default());
-    let mut harness = source(&sim, &[("workspace_id", json!(workspace_id))]);
+    let mut harness = source(
+        &sim,
+        &[
+            ("workspace_id", json!(workspace_id)),
+            ("lineage", json!("off")),
+        ],
+    );
     let summary = harness.discover().expect("discovers");
-    assert_eq!(summary.emitted, visible.len() as u64 + 1);
+    let connections = 8;
+    assert_eq!(summary.emitted, visible.len() as u64 + connections + 1);
     assert_eq!(
         sim.stats().project_list_requests,
         visible.len().div_ceil(100) as u64,
@@ -745,6 +764,9 @@ fn a_multi_page_workspace_is_discovered_with_exact_uris_and_parents() {
     for resource in harness.resources() {
         if resource.resource_type == "hex_workspace" {
             assert_eq!(resource.uri, workspace_uri);
+            continue;
+        }
+        if resource.resource_type == "hex_data_connection" {
             continue;
         }
         assert_eq!(resource.resource_type, "hex_project");
@@ -769,15 +791,22 @@ fn the_defaults_throttle_to_30_requests_a_minute_in_pages_of_100() {
         .setting("base_url", sim.base_url())
         .secret("api_token", TOKEN)
         .live();
-    harness.discover().expect("discovers");
+    let summary = harness.discover().expect("discovers");
     let info = harness.logs_at(LogLevel::Info).join("\n");
     assert!(
         info.contains("100 per page") && info.contains("at most 30 requests"),
         "{info}"
     );
     assert_eq!(sim.stats().project_list_requests, 2, "two pages of 100");
-    // The second page starts 60 s / 30 = 2 s after the first.
-    assert_eq!(harness.waits(), [(WaitReason::Throttle, 2_000)]);
+    // Every request but the first (lineage ones included) starts 60 s / 30 = 2 s after the one
+    // before.
+    let waits = harness.waits();
+    assert_eq!(waits.len() + 1, summary.requests as usize);
+    assert!(
+        waits
+            .iter()
+            .all(|wait| *wait == (WaitReason::Throttle, 2_000))
+    );
 }
 
 #[test]
@@ -798,9 +827,14 @@ fn a_run_through_a_429_storm_and_a_5xx_burst_completes_with_every_project() {
         ..Faults::default()
     };
     let sim = simulator(fixture(&recent), faults);
+    // Lineage off: no per-project requests between the pages.
     let mut harness = source(
         &sim,
-        &[("workspace_id", json!(WS_ID)), ("page_size", json!(2))],
+        &[
+            ("workspace_id", json!(WS_ID)),
+            ("page_size", json!(2)),
+            ("lineage", json!("off")),
+        ],
     );
     let summary = harness.discover().expect("survives");
     assert_eq!(summary.emitted, 6);
@@ -818,7 +852,9 @@ fn a_run_through_a_429_storm_and_a_5xx_burst_completes_with_every_project() {
         .chain(&failed)
         .map(|(trace, _)| trace.as_str())
         .collect();
-    assert_eq!(traces, [2, 3, 4, 6, 7].map(|n| format!("sim-{n:016x}")));
+    // The simulator numbers every request: the first page is 1, the data connections 2, and
+    // then the listing's 429s and 503s.
+    assert_eq!(traces, [3, 4, 5, 7, 8].map(|n| format!("sim-{n:016x}")));
     // `Retry-After: 0` is honoured as is; a 503 without one backs off.
     assert!(
         limited.iter().all(|(_, delay)| *delay == 0.0),

@@ -9,4 +9,5 @@
 
 mod details;
 mod fidelity;
+mod lineage;
 mod support;
