@@ -1,4 +1,4 @@
-//! `euno:connector@0.1.0`: the bindings generated from `wit/connector.wit`, and the conversions
+//! `euno:connector@0.1.0`: the bindings generated from `wit/v0.1.0/connector.wit`, and the conversions
 //! between them and the host's types in both directions.
 //!
 //! This is the only module that names a generated type. Conversions go the way the data flows:
@@ -21,7 +21,7 @@ use super::types::{
 mod generated {
     wasmtime::component::bindgen!({
         world: "source-connector",
-        path: "../wit",
+        path: "../wit/v0.1.0",
         imports: { default: trappable },
         exports: { default: async },
         with: {
