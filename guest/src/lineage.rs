@@ -33,30 +33,8 @@ use crate::model::{Pagination, Project};
 use crate::notebook::{self, CellsPage, Export, Notebook};
 use crate::sql;
 
-/// The `lineage` setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// No per-project calls: no relations, no last run.
-    Off,
-    /// Per-project calls only for projects that changed since the last successful run.
-    Changed,
-    /// Per-project calls for every project, every run.
-    All,
-}
-
-impl Mode {
-    /// The setting's choices, in order.
-    pub const CHOICES: [&str; 3] = ["off", "changed", "all"];
-
-    /// The mode a choice names.
-    pub fn from_choice(choice: &str) -> Mode {
-        match choice {
-            "off" => Mode::Off,
-            "all" => Mode::All,
-            _ => Mode::Changed,
-        }
-    }
-}
+// The `lineage` setting lives with the settings, which must not depend on this module.
+pub use crate::settings::Mode;
 
 /// A project's lineage in this run.
 #[derive(Debug, Clone, Default, PartialEq)]

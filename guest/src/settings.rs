@@ -7,7 +7,30 @@
 
 use euno_connector_sdk::prelude::*;
 
-use crate::lineage::Mode;
+/// The `lineage` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// No per-project calls: no relations, no last run.
+    Off,
+    /// Per-project calls only for projects that changed since the last successful run.
+    Changed,
+    /// Per-project calls for every project, every run.
+    All,
+}
+
+impl Mode {
+    /// The setting's choices, in order.
+    pub const CHOICES: [&str; 3] = ["off", "changed", "all"];
+
+    /// The mode a choice names.
+    pub fn from_choice(choice: &str) -> Mode {
+        match choice {
+            "off" => Mode::Off,
+            "all" => Mode::All,
+            _ => Mode::Changed,
+        }
+    }
+}
 
 /// The Hex API of Hex's multi-tenant cloud.
 pub const DEFAULT_BASE_URL: &str = "https://app.hex.tech/api/v1";
