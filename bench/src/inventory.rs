@@ -194,6 +194,7 @@ fn resource(i: usize) -> Resource {
                 name,
             })
             .collect(),
+        relations: euno_host::contract::Relations::default(),
     }
 }
 

@@ -21,10 +21,14 @@ use jiff::Timestamp;
 use tracing::Instrument;
 
 use crate::connectors;
-use crate::contract::{ConnectorError, LogLevel, Property, PropertyValue, Resource, RunContext};
+use crate::contract::{
+    ConnectorError, LogLevel, Property, PropertyValue, Relations, RequestCount, Resource,
+    RunContext,
+};
 use crate::inventory::{
-    ConnectorIdentity, HEARTBEAT_INTERVAL, Inventory, InventoryError, NewResource, PropertiesJson,
-    RunId, RunSummary, format_timestamp,
+    ConnectorIdentity, DroppedRelations, HEARTBEAT_INTERVAL, Inventory, InventoryError,
+    NewResource, PropertiesJson, RelationsUpdate, RunId, RunSummary, StoredRelation,
+    format_timestamp,
 };
 use crate::sandbox::{
     CallError, Connector, EgressPolicy, EmitError, Observer, Runtime, Sandbox, log_guest_line,
@@ -53,6 +57,8 @@ pub struct RunOptions {
     pub scheduled_slot: Option<Timestamp>,
     /// Turn the cleanup's removal guard off for this run (`run --allow-mass-removal`).
     pub allow_mass_removal: bool,
+    /// Hand the connector no checkpoint, so that it fetches everything (`run --full`).
+    pub full: bool,
 }
 
 /// What a run tells its caller while it goes. Called from the sandbox's threads, so shared.
@@ -85,6 +91,12 @@ pub struct RunReport {
     pub emitted: u64,
     /// HTTP requests the connector reported making.
     pub requests: u32,
+    /// The same by kind, as the connector reported them (may be empty).
+    pub request_counts: Vec<RequestCount>,
+    /// The size of the checkpoint the run was handed, if it was handed one.
+    pub checkpoint_received: Option<usize>,
+    /// The size of the checkpoint the run saved for the next one, if it saved one.
+    pub checkpoint_saved: Option<usize>,
     /// Resources emitted, by type.
     pub by_type: BTreeMap<String, u64>,
     /// Wall time of the discovery, merge included.
@@ -115,8 +127,8 @@ impl Warnings {
     }
 
     /// The list recorded with the run.
-    fn into_list(self) -> Vec<String> {
-        let mut list = self.kept;
+    fn list(&self) -> Vec<String> {
+        let mut list = self.kept.clone();
         match self.more {
             0 => {}
             1 => list.push("1 more warning".to_owned()),
@@ -203,7 +215,7 @@ pub fn sandbox_for(file: &SourceFile, source: &ResolvedSource) -> Sandbox {
     Sandbox {
         policy: EgressPolicy::new(
             source.allowed.clone(),
-            source.bearer.clone(),
+            source.credential.clone(),
             file.limits.request_timeout,
         ),
         limits: file.limits,
@@ -248,14 +260,30 @@ pub async fn run_source(
             .map_err(inventory_error)?;
     }
 
+    // What the source's last successful run left for this one. A checkpoint is the connector's
+    // own bytes: only the connector (by id) that saved it receives it.
+    let checkpoint = if options.full {
+        None
+    } else {
+        inventory
+            .checkpoint(&source.name, &identity.id)
+            .map_err(inventory_error)?
+    };
+    let checkpoint_received = checkpoint.as_ref().map(Vec::len);
+    let last_success_at = inventory
+        .last_success_at(&source.name)
+        .map_err(inventory_error)?;
+
     let (sender, receiver) = sync_channel(QUEUED_BATCHES);
     let writer = spawn_writer(db_path.to_owned(), run, receiver);
     let by_type = Arc::new(Mutex::new(BTreeMap::new()));
     let warnings = Arc::new(Mutex::new(Warnings::default()));
+    let saved_checkpoint = Arc::new(Mutex::new(None));
     let observer = RunObserver {
         source: source.name.clone(),
         by_type: Arc::clone(&by_type),
         warnings: Arc::clone(&warnings),
+        checkpoint: Arc::clone(&saved_checkpoint),
         sender,
         events: Arc::clone(&events),
     };
@@ -263,6 +291,8 @@ pub async fn run_source(
         run_id: run.0.to_string(),
         source_name: source.name.clone(),
         started_at: started_at.as_millisecond(),
+        checkpoint,
+        last_success_at: last_success_at.map(Timestamp::as_millisecond),
     };
     let span = tracing::info_span!("run", source = %source.name, run = run.0);
     let discover = runtime
@@ -288,15 +318,15 @@ pub async fn run_source(
     let staged = writer.join().unwrap_or(Err(RunFailure::WriterPanicked));
     tracing::debug!(source = %name, elapsed = ?clock.elapsed(), "the writer has staged everything");
     events.discovered(&source.name);
-    let warnings = std::mem::take(
+    let mut warnings = std::mem::take(
         &mut *warnings
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner),
-    )
-    .into_list();
-    if !warnings.is_empty() {
+    );
+    let warning_list = warnings.list();
+    if !warning_list.is_empty() {
         inventory
-            .record_warnings(run, &warnings)
+            .record_warnings(run, &warning_list)
             .map_err(inventory_error)?;
     }
 
@@ -308,6 +338,23 @@ pub async fn run_source(
             emitted: count,
         }),
         (Ok(summary), Ok(_)) => Ok(summary),
+    };
+    // Staged only for a success: a failed run's staging file is thrown away with it.
+    let checkpoint = saved_checkpoint
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    let checkpoint_saved = checkpoint.as_ref().map(Vec::len);
+    let failure = match failure {
+        Ok(summary) => inventory
+            .stage_end(
+                run,
+                checkpoint.as_deref(),
+                &connector.spec.external_namespaces,
+            )
+            .map(|()| summary)
+            .map_err(RunFailure::Storing),
+        Err(failure) => Err(failure),
     };
     let discovered = match failure {
         Ok(discovered) => discovered,
@@ -356,11 +403,21 @@ pub async fn run_source(
             });
         }
     };
+    if let Some(line) = dropped_warning(&summary.dropped_relations) {
+        warnings.push(&line);
+        inventory
+            .record_warnings(run, &warnings.list())
+            .map_err(inventory_error)?;
+    }
+    let warnings = warnings.list();
     Ok(RunReport {
         source: source.name,
         connector: identity,
         emitted: discovered.emitted,
         requests: discovered.requests,
+        request_counts: discovered.request_counts,
+        checkpoint_received,
+        checkpoint_saved,
         by_type: std::mem::take(
             &mut by_type
                 .lock()
@@ -371,6 +428,36 @@ pub async fn run_source(
         warnings,
         dry_run: options.dry_run,
     })
+}
+
+/// The run's warning about the relations its merge dropped, if it dropped any.
+fn dropped_warning(dropped: &DroppedRelations) -> Option<String> {
+    let total = dropped.bad_kind + dropped.unknown_target;
+    if total == 0 {
+        return None;
+    }
+    let mut why = Vec::new();
+    if dropped.unknown_target > 0 {
+        why.push(format!(
+            "{} whose target is neither a resource of this run nor in an external namespace",
+            dropped.unknown_target
+        ));
+    }
+    if dropped.bad_kind > 0 {
+        why.push(format!(
+            "{} whose kind is not lowercase letters, digits and `-`",
+            dropped.bad_kind
+        ));
+    }
+    Some(
+        inert(&format!(
+            "the host dropped {total} relation{} the connector emitted: {} (e.g. {})",
+            if total == 1 { "" } else { "s" },
+            why.join("; "),
+            dropped.examples.join(", ")
+        ))
+        .into_owned(),
+    )
 }
 
 /// Keeps `run`'s heartbeat fresh, every `interval`, from a thread and connection of its own (the
@@ -448,6 +535,8 @@ struct RunObserver {
     source: String,
     by_type: Arc<Mutex<BTreeMap<String, u64>>>,
     warnings: Arc<Mutex<Warnings>>,
+    /// The checkpoint the connector saved last, stored only if the run succeeds.
+    checkpoint: Arc<Mutex<Option<Vec<u8>>>>,
     sender: SyncSender<Vec<Resource>>,
     events: Arc<dyn RunEvents>,
 }
@@ -486,6 +575,13 @@ impl Observer for RunObserver {
     fn progress(&mut self, done: u64, total: Option<u64>) {
         self.events.progress(&self.source, done, total);
     }
+
+    fn checkpoint(&mut self, checkpoint: Vec<u8>) {
+        *self
+            .checkpoint
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(checkpoint);
+    }
 }
 
 /// A resource as the connector emitted it, in the form the inventory stages: what the run's
@@ -498,6 +594,17 @@ pub fn to_new_resource(resource: Resource) -> NewResource {
         name: resource.name,
         parent_uri: resource.parent_uri,
         native_id: resource.native_id,
+        relations: match resource.relations {
+            Relations::Set(list) => RelationsUpdate::Set(
+                list.into_iter()
+                    .map(|r| StoredRelation {
+                        kind: r.kind,
+                        target: r.target,
+                    })
+                    .collect(),
+            ),
+            Relations::Unchanged => RelationsUpdate::Unchanged,
+        },
     }
 }
 

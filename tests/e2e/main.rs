@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod contract;
 mod discovery;
 mod fidelity;
 mod hostile;
@@ -11,6 +12,7 @@ mod inert;
 mod inventory;
 mod leaks;
 mod limits;
+mod lineage;
 mod pipes;
 mod redaction;
 mod request_time;

@@ -215,6 +215,8 @@ pub fn test_guest_exfiltrating_to(port: u16) -> Vec<u8> {
 /// from the base URL, so keeping the address keeps every unchanged project unchanged.
 pub struct ReplaceableSim {
     addr: std::net::SocketAddr,
+    /// The simulator serving now (a clone shares its counters).
+    simulator: Option<hex_sim::Simulator>,
     server: Option<(
         tokio::sync::oneshot::Sender<()>,
         std::thread::JoinHandle<()>,
@@ -226,6 +228,7 @@ impl ReplaceableSim {
     pub fn new(workspace: Workspace, faults: Faults) -> Self {
         let mut sim = Self {
             addr: ([127, 0, 0, 1], 0).into(),
+            simulator: None,
             server: None,
         };
         sim.replace(workspace, faults);
@@ -247,6 +250,7 @@ impl ReplaceableSim {
             faults,
         })
         .expect("preparing the Hex API simulator");
+        self.simulator = Some(simulator.clone());
         // std sets SO_REUSEADDR on Unix, but the old listener may take a moment to close.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let listener = loop {
@@ -277,6 +281,22 @@ impl ReplaceableSim {
             });
         });
         self.server = Some((stop, thread));
+    }
+
+    /// The counters since the current workspace was served.
+    pub fn stats(&self) -> hex_sim::SimStats {
+        self.simulator
+            .as_ref()
+            .expect("a simulator is serving")
+            .stats()
+    }
+
+    /// The requests about one project since the current workspace was served.
+    pub fn project_requests(&self, project_id: &str) -> hex_sim::ProjectRequests {
+        self.simulator
+            .as_ref()
+            .expect("a simulator is serving")
+            .project_requests(project_id)
     }
 
     fn stop(&mut self) {

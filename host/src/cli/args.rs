@@ -114,6 +114,16 @@ pub enum ConnectorsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Check that a connector keeps every promise of the contract: runs spec, check and discover
+    /// (twice, the second with the first's checkpoint) against a source, into a scratch
+    /// inventory, and prints one line per check. Exits non-zero if any fails.
+    Test {
+        /// The component file (`.wasm`), or a connector id (`hex`: the bundled one).
+        connector: String,
+        /// The source file to discover; its `connector` key is ignored.
+        #[arg(long, value_name = "FILE")]
+        source: PathBuf,
+    },
 }
 
 /// Arguments of `demo`.
@@ -162,6 +172,10 @@ pub struct RunArgs {
     /// of its resources), or all of them: for a source that really lost them.
     #[arg(long)]
     pub allow_mass_removal: bool,
+    /// Give the connector no checkpoint, so that it fetches everything again (relations
+    /// included) instead of only what changed since the last successful run.
+    #[arg(long)]
+    pub full: bool,
 }
 
 /// Arguments of `resources`.

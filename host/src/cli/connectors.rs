@@ -1,4 +1,4 @@
-//! `connectors install` and `connectors list`.
+//! `connectors install`, `connectors list` and `connectors test`.
 
 use std::path::Path;
 
@@ -8,8 +8,10 @@ use super::context::Context;
 use super::outcome::Outcome;
 use super::output::{show, show_json};
 use super::render::granted_text;
-use crate::connectors::{self, BUNDLED_ID, Registry};
+use crate::conformance;
+use crate::connectors::{self, BUNDLED_ID, ConnectorRef, Registry};
 use crate::sandbox::{Connector, Origin, Trust};
+use crate::source::SourceFile;
 use crate::text::inert;
 
 /// `connectors install`: validates a component and places it, with the origins granted to it.
@@ -134,4 +136,59 @@ pub async fn list(context: &Context, json: bool) -> Outcome {
         );
     }
     show(&text, Outcome::Ok)
+}
+
+/// `connectors test`: the conformance test of a component (or a connector by id) against a
+/// source, one line per check, `PASS` or `FAIL` and why.
+pub async fn test(context: &Context, connector: &str, source: &Path) -> Outcome {
+    let file = match SourceFile::load(source) {
+        Ok(file) => file,
+        Err(e) => return e.into(),
+    };
+    let Some(reference) = ConnectorRef::parse(connector, Path::new(".")) else {
+        return Outcome::Config(format!(
+            "`{}` is neither a connector id (like `{BUNDLED_ID}`) nor a path to a `.wasm` component",
+            inert(connector)
+        ));
+    };
+    let connector =
+        match connectors::lookup(&context.runtime, context.connectors.as_deref(), &reference).await
+        {
+            Ok(connector) => connector,
+            Err(e) => return e.into(),
+        };
+    let report = conformance::test(&context.runtime, &connector, &file).await;
+    let mut text = format!(
+        "Conformance of {} {} ({}) against {}\n",
+        inert(&connector.spec.id),
+        inert(&connector.spec.version),
+        inert(&connector.origin),
+        file.path.display()
+    );
+    for check in &report.checks {
+        text += &format!(
+            "{} {}: {}\n",
+            if check.passed { "PASS" } else { "FAIL" },
+            check.promise,
+            inert(&check.detail)
+        );
+    }
+    let failed = report.failures().count();
+    if failed == 0 {
+        text += &format!("{} checks passed\n", report.checks.len());
+        show(&text, Outcome::Ok)
+    } else {
+        show(
+            &text,
+            Outcome::Nonconforming(format!(
+                "{failed} of {} checks failed: {}",
+                report.checks.len(),
+                report
+                    .failures()
+                    .map(|c| c.promise)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )),
+        )
+    }
 }

@@ -9,7 +9,7 @@ use super::context::Paths;
 use super::outcome::Outcome;
 use super::output::{show, show_json, written_out};
 use super::render::runs_text;
-use crate::inventory::{Inventory, StoredResource, format_timestamp};
+use crate::inventory::{Inventory, StoredRelation, StoredResource, format_timestamp};
 use crate::text::inert;
 
 fn open_inventory(paths: &Paths) -> Result<Inventory, Outcome> {
@@ -27,6 +27,7 @@ struct ResourceView<'a> {
     native_id: Option<&'a str>,
     properties: &'a serde_json::Map<String, serde_json::Value>,
     sponsors: &'a [String],
+    relations: &'a [StoredRelation],
     first_seen: String,
     last_seen: String,
     last_changed: String,
@@ -42,6 +43,7 @@ impl<'a> ResourceView<'a> {
             native_id: r.native_id.as_deref(),
             properties: &r.properties,
             sponsors: &r.sponsors,
+            relations: &r.relations,
             first_seen: format_timestamp(r.first_seen),
             last_seen: format_timestamp(r.last_seen),
             last_changed: format_timestamp(r.last_changed),
@@ -49,7 +51,8 @@ impl<'a> ResourceView<'a> {
     }
 }
 
-/// An Euno custom-integration observation: `{"uri", "properties": {"type", "name", ...}}`.
+/// An Euno custom-integration observation: `{"uri", "properties": {"type", "name", ...}}`, and
+/// `"relations": [{"kind", "target"}]` when the resource has any.
 fn euno_observation(r: &StoredResource) -> serde_json::Value {
     let mut properties = serde_json::Map::new();
     properties.insert("type".to_owned(), r.resource_type.clone().into());
@@ -65,7 +68,11 @@ fn euno_observation(r: &StoredResource) -> serde_json::Value {
             .entry(key.clone())
             .or_insert_with(|| value.clone());
     }
-    serde_json::json!({ "uri": r.uri, "properties": properties })
+    if r.relations.is_empty() {
+        serde_json::json!({ "uri": r.uri, "properties": properties })
+    } else {
+        serde_json::json!({ "uri": r.uri, "properties": properties, "relations": r.relations })
+    }
 }
 
 /// `resources`: a table, a JSON array, or one Euno observation a line.
@@ -95,14 +102,15 @@ pub fn resources(paths: &Paths, args: ResourcesArgs) -> Outcome {
             .iter()
             .try_for_each(|r| writeln!(out, "{}", euno_observation(r))),
         _ => {
-            let mut result = writeln!(out, "{:<16} {:<56} NAME", "TYPE", "URI");
+            let mut result = writeln!(out, "{:<16} {:<56} {:>9} NAME", "TYPE", "URI", "RELATIONS");
             for r in &list {
                 result = result.and_then(|()| {
                     writeln!(
                         out,
-                        "{:<16} {:<56} {}",
+                        "{:<16} {:<56} {:>9} {}",
                         inert(&r.resource_type),
                         inert(&r.uri),
+                        r.relations.len(),
                         inert(&r.name)
                     )
                 });

@@ -63,5 +63,8 @@ pub async fn execute(cli: Cli) -> Outcome {
         Command::Connectors(ConnectorsCommand::List { json }) => {
             connectors::list(&context, json).await
         }
+        Command::Connectors(ConnectorsCommand::Test { connector, source }) => {
+            connectors::test(&context, &connector, &source).await
+        }
     }
 }

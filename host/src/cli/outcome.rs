@@ -21,6 +21,8 @@ pub enum Outcome {
     RunFailed(String),
     /// A run succeeded but its cleanup was refused by the guard.
     CleanupRefused(String),
+    /// `connectors test`: the connector breaks a promise of the contract.
+    Nonconforming(String),
     /// Anything else.
     Internal(String),
 }
@@ -34,6 +36,7 @@ impl Outcome {
             Self::Config(_) => 2,
             Self::RunFailed(_) => 3,
             Self::CleanupRefused(_) => 4,
+            Self::Nonconforming(_) => 5,
         }
     }
 }
@@ -60,6 +63,7 @@ impl From<LoadError> for Outcome {
         let message = error.to_string();
         match error {
             LoadError::Compile { .. }
+            | LoadError::Version { .. }
             | LoadError::Contract { .. }
             | LoadError::Spec { .. }
             | LoadError::Engine(_) => Self::Config(message),

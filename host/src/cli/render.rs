@@ -186,12 +186,14 @@ pub fn granted_text(connector: &Connector) -> String {
     }
 }
 
-pub fn kind_name(kind: FieldKind) -> &'static str {
+pub fn kind_name(kind: &FieldKind) -> &'static str {
     match kind {
         FieldKind::Text => "text",
         FieldKind::Integer => "integer",
         FieldKind::Boolean => "boolean",
         FieldKind::Url => "url",
+        FieldKind::Choice(_) => "choice",
+        FieldKind::TextList => "list",
     }
 }
 
@@ -209,7 +211,10 @@ pub fn spec_text(connector: &Connector) -> String {
         inert(&spec.resource_types.join(", "))
     );
     for f in &spec.fields {
-        let mut flags = vec![kind_name(f.kind).to_owned()];
+        let mut flags = vec![match &f.kind {
+            FieldKind::Choice(choices) => format!("one of {}", inert(&choices.join(", "))),
+            kind => kind_name(kind).to_owned(),
+        }];
         if f.required {
             flags.push("required".to_owned());
         }
@@ -217,7 +222,7 @@ pub fn spec_text(connector: &Connector) -> String {
             flags.push("secret".to_owned());
         }
         if let Some(default) = &f.default_value {
-            flags.push(format!("default {}", inert(default)));
+            flags.push(format!("default {}", inert(&default.to_string())));
         }
         text += &format!(
             "  {:<26} {} [{}]\n      {}\n",

@@ -24,6 +24,7 @@
 //! reads the clock: callers pass the time in.
 
 mod cleanup;
+mod lineage;
 mod merge;
 mod process;
 mod schema;
@@ -43,6 +44,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehav
 use serde::{Serialize, Serializer};
 
 pub use cleanup::{CleanupPolicy, CleanupStrategy, DEFAULT_MAX_REMOVAL_RATIO, is_removal_ratio};
+pub use lineage::DroppedRelations;
 
 /// How often [`Inventory::stage`] records a running run's progress in the inventory.
 const EMITTED_RECORD_INTERVAL: Duration = Duration::from_secs(1);
@@ -101,6 +103,32 @@ pub struct NewResource {
     pub native_id: Option<String>,
     /// Everything else.
     pub properties: PropertiesJson,
+    /// Its relations in this run.
+    pub relations: RelationsUpdate,
+}
+
+/// A typed reference from one resource to another, as stored and listed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+pub struct StoredRelation {
+    /// What it means, e.g. `reads`.
+    pub kind: String,
+    /// The URI it refers to.
+    pub target: String,
+}
+
+/// A resource's relations as a run reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RelationsUpdate {
+    /// Exactly these.
+    Set(Vec<StoredRelation>),
+    /// The same as the source's last successful run stored (less those whose target is gone).
+    Unchanged,
+}
+
+impl Default for RelationsUpdate {
+    fn default() -> Self {
+        Self::Set(Vec::new())
+    }
 }
 
 /// A resource's properties as the inventory stores them: one JSON object, compact, its keys in
@@ -225,6 +253,8 @@ pub struct RunSummary {
     /// Filled for dry runs only, sorted: what cleanup removes or, when it is refused, would have
     /// removed.
     pub removed_uris: Vec<String>,
+    /// The emitted relations the merge dropped because they break the contract.
+    pub dropped_relations: DroppedRelations,
 }
 
 /// A run as the history records it.
@@ -306,6 +336,8 @@ pub struct StoredResource {
     pub last_changed: Timestamp,
     /// The sources that vouch for it, sorted.
     pub sponsors: Vec<String>,
+    /// Its relations, sorted: those its sponsors stored (with a source asked for, that one's).
+    pub relations: Vec<StoredRelation>,
 }
 
 impl InventoryError {
@@ -697,6 +729,7 @@ impl Inventory {
                     content_hash,
                 ))
                 .map_err(&err)?;
+            lineage::stage(&tx, &resource.uri, &resource.relations).map_err(&err)?;
         }
         drop(insert);
         tx.commit().map_err(&err)?;
@@ -713,6 +746,50 @@ impl Inventory {
             self.emitted_recorded.set(Some(Instant::now()));
         }
         Ok(())
+    }
+
+    /// Stages what `run` ended with, for its merge: the checkpoint it saved (stored only if it
+    /// completes) and the spec's external namespaces (which its relations may target).
+    pub fn stage_end(
+        &self,
+        run: RunId,
+        checkpoint: Option<&[u8]>,
+        external_namespaces: &[String],
+    ) -> Result<(), InventoryError> {
+        let err = failed(&self.path, format!("staging the end of run {run}"));
+        self.attach_staging(run).map_err(&err)?;
+        lineage::stage_end(&self.conn, checkpoint, external_namespaces).map_err(&err)
+    }
+
+    /// The checkpoint the last successful run of `source` saved, if it ran the connector
+    /// `connector_id`.
+    pub fn checkpoint(
+        &self,
+        source: &str,
+        connector_id: &str,
+    ) -> Result<Option<Vec<u8>>, InventoryError> {
+        lineage::checkpoint(&self.conn, source, connector_id).map_err(failed(
+            &self.path,
+            format!("reading the checkpoint of source '{source}'"),
+        ))
+    }
+
+    /// When the last successful run of `source` started, if there was one.
+    pub fn last_success_at(&self, source: &str) -> Result<Option<Timestamp>, InventoryError> {
+        let at: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT started_at FROM runs WHERE source = ?1 AND outcome = 'succeeded'
+                 ORDER BY id DESC LIMIT 1",
+                [source],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(failed(
+                &self.path,
+                format!("reading the last success of source '{source}'"),
+            ))?;
+        Ok(at.and_then(|ms| Timestamp::from_millisecond(ms).ok()))
     }
 
     /// Copies how many resources `run` has staged into its row, for `runs` and `status`.
@@ -745,6 +822,7 @@ impl Inventory {
         // Counted before duplicates are dropped; indexed before the write lock is taken.
         let emitted = staging::emitted(&self.conn).map_err(&err)?;
         staging::index_for_merge(&self.conn).map_err(&err)?;
+        lineage::index_for_merge(&self.conn).map_err(&err)?;
         let mut tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -840,29 +918,32 @@ impl Inventory {
         let err = failed(&self.path, "listing resources".into());
         let mut stmt = self
             .conn
-            .prepare(
+            .prepare(&format!(
                 "SELECT uri, resource_type, name, parent_uri, native_id, first_seen,
                         (SELECT max(last_seen) FROM sponsorships s WHERE s.uri = r.uri),
                         last_changed, properties,
                         (SELECT json_group_array(source ORDER BY source)
-                         FROM sponsorships s WHERE s.uri = r.uri)
+                         FROM sponsorships s WHERE s.uri = r.uri),
+                        {}
                  FROM resources r
                  WHERE ?1 IS NULL OR EXISTS (
                      SELECT 1 FROM sponsorships s WHERE s.uri = r.uri AND s.source = ?1)
                  ORDER BY uri",
-            )
+                lineage::RELATIONS_JSON
+            ))
             .map_err(&err)?;
         let mut rows = stmt.query([source]).map_err(&err)?;
         let mut resources = Vec::new();
         while let Some(row) = rows.next().map_err(&err)? {
-            let (uri, properties, sponsors): (String, String, String) =
-                (|| Ok((row.get(0)?, row.get(8)?, row.get(9)?)))().map_err(&err)?;
+            let (uri, properties, sponsors, relations): (String, String, String, String) =
+                (|| Ok((row.get(0)?, row.get(8)?, row.get(9)?, row.get(10)?)))().map_err(&err)?;
             let json_failed = |source| InventoryError::Properties {
                 uri: uri.clone(),
                 source,
             };
             let properties = serde_json::from_str(&properties).map_err(json_failed)?;
             let sponsors = serde_json::from_str(&sponsors).map_err(json_failed)?;
+            let relations = serde_json::from_str(&relations).map_err(json_failed)?;
             let resource = (|| {
                 Ok(StoredResource {
                     resource_type: row.get(1)?,
@@ -874,6 +955,7 @@ impl Inventory {
                     last_changed: timestamp(row, 7)?,
                     properties,
                     sponsors,
+                    relations,
                     uri,
                 })
             })()
@@ -972,6 +1054,7 @@ impl Inventory {
             .map_err(&err)?;
         tx.execute("DELETE FROM sponsorships WHERE source = ?1", [source])
             .map_err(&err)?;
+        lineage::forget(&tx, source).map_err(&err)?;
         tx.commit().map_err(&err)?;
         Ok(removed as u64)
     }
@@ -985,6 +1068,7 @@ impl Inventory {
             staging::detach(&self.conn)?;
         }
         staging::attach(&self.conn, &self.path, run)?;
+        lineage::create_staging(&self.conn)?;
         self.attached.set(Some(run));
         Ok(())
     }
@@ -1045,6 +1129,7 @@ fn merge_and_clean(
         |row| row.get(0),
     )?;
     let changes = merge::merge(conn, run, source, seen, list_uris)?;
+    let dropped_relations = lineage::merge(conn, run, source, &record.connector_id, seen)?;
     let cleanup = cleanup::apply(conn, run, source, seen, sponsored_before, policy, list_uris)?;
     Ok(RunSummary {
         run_id: run.0,
@@ -1056,6 +1141,7 @@ fn merge_and_clean(
         added_uris: changes.added_uris,
         updated_uris: changes.updated_uris,
         removed_uris: cleanup.removed_uris,
+        dropped_relations,
     })
 }
 

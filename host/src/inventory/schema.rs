@@ -109,6 +109,26 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE runs ADD COLUMN run_token TEXT;
     ALTER TABLE runs ADD COLUMN heartbeat_at INTEGER;
     ",
+    // 7: lineage (see `lineage`). The relations each source stored for a resource it sponsors,
+    // gone with the sponsorship; and the checkpoint of each source's last successful run, with
+    // the connector that saved it.
+    r"
+    CREATE TABLE relations (
+        source TEXT NOT NULL,
+        uri    TEXT NOT NULL,
+        kind   TEXT NOT NULL,
+        target TEXT NOT NULL,
+        PRIMARY KEY (source, uri, kind, target),
+        FOREIGN KEY (source, uri) REFERENCES sponsorships (source, uri) ON DELETE CASCADE
+    ) WITHOUT ROWID;
+    CREATE TABLE checkpoints (
+        source       TEXT    PRIMARY KEY,
+        connector_id TEXT    NOT NULL,
+        checkpoint   BLOB    NOT NULL,
+        run_id       INTEGER NOT NULL REFERENCES runs (id),
+        saved_at     INTEGER NOT NULL
+    );
+    ",
 ];
 
 /// The digest of a resource's content (everything but its URI and dates): the first 8 bytes of

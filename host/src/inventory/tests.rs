@@ -50,6 +50,7 @@ fn workspace() -> NewResource {
         parent_uri: None,
         native_id: Some("acme".into()),
         properties: serde_json::Map::new().into(),
+        relations: RelationsUpdate::default(),
     }
 }
 
@@ -62,6 +63,7 @@ fn project(i: usize) -> NewResource {
         parent_uri: Some(WORKSPACE.into()),
         native_id: Some(format!("p{i}")),
         properties: properties.as_object().expect("an object").clone().into(),
+        relations: RelationsUpdate::default(),
     }
 }
 
