@@ -22,6 +22,7 @@ mod load;
 mod measure;
 mod ratelimit;
 mod report;
+mod scale;
 mod sim;
 mod throughput;
 
@@ -74,6 +75,25 @@ enum Bench {
         /// Rounds; medians are reported.
         #[arg(long, default_value_t = 3)]
         rounds: usize,
+        /// On a PostgreSQL inventory (a private cluster) instead of a SQLite file.
+        #[arg(long)]
+        postgres: bool,
+    },
+    /// 8. Scale-out: sources of a shared schedule run by `serve` workers, SQLite with one worker
+    /// vs PostgreSQL with 1, 2 and 4.
+    Scale {
+        /// Sources, all due at once.
+        #[arg(long, default_value_t = 200)]
+        sources: usize,
+        /// Projects in each source's workspace.
+        #[arg(long, default_value_t = 1_000)]
+        projects: usize,
+        /// PostgreSQL worker counts to measure.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+        workers: Vec<usize>,
+        /// Runs at once per worker.
+        #[arg(long, default_value_t = 2)]
+        max_parallel: usize,
     },
     /// 7. DataHub's Hex source vs euno-host on the same workspace (installs DataHub on first use).
     Datahub {
@@ -131,7 +151,17 @@ fn main() -> anyhow::Result<()> {
         Bench::Breakdown { projects, rounds } => breakdown::run(projects, rounds)?,
         Bench::RateLimit { rounds } => ratelimit::run(rounds)?,
         Bench::Load { rounds } => load::run(rounds)?,
-        Bench::Inventory { resources, rounds } => inventory::run(resources, rounds)?,
+        Bench::Inventory {
+            resources,
+            rounds,
+            postgres,
+        } => inventory::run(resources, rounds, postgres)?,
+        Bench::Scale {
+            sources,
+            projects,
+            workers,
+            max_parallel,
+        } => scale::run(sources, projects, &workers, max_parallel)?,
         Bench::Datahub {
             sizes,
             rounds,

@@ -12,6 +12,7 @@ mod inventory;
 mod leaks;
 mod limits;
 mod pipes;
+mod pool;
 mod redaction;
 mod request_time;
 mod safety;

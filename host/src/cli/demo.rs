@@ -58,6 +58,7 @@ pub async fn demo(runtime: &Runtime, paths: &Paths, args: DemoArgs) -> Outcome {
         dry_run: false,
         scheduled_slot: None,
         allow_mass_removal: false,
+        lease: None,
     };
     match run::run_source(
         runtime,

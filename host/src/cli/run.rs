@@ -82,6 +82,7 @@ pub async fn run(context: &Context, args: RunArgs) -> Outcome {
         dry_run: args.dry_run,
         scheduled_slot: None,
         allow_mass_removal: args.allow_mass_removal,
+        lease: None,
     };
     match run::run_source(
         &context.runtime,

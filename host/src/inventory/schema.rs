@@ -109,6 +109,21 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE runs ADD COLUMN run_token TEXT;
     ALTER TABLE runs ADD COLUMN heartbeat_at INTEGER;
     ",
+    // 7: reserved for contract 0.2's `checkpoints` and `relations` (written on another branch):
+    // empty here, so that the numbers of both branches agree once they meet.
+    "",
+    // 8: the source definitions applied with `sources apply` (their text as applied, `${VAR}`
+    // references unexpanded, so no secret value is stored), and the worker that ran each run.
+    r"
+    CREATE TABLE sources (
+        name         TEXT    PRIMARY KEY,
+        text         TEXT    NOT NULL,
+        digest       TEXT    NOT NULL,
+        applied_at   INTEGER NOT NULL,
+        applied_from TEXT    NOT NULL
+    );
+    ALTER TABLE runs ADD COLUMN worker TEXT;
+    ",
 ];
 
 /// The digest of a resource's content (everything but its URI and dates): the first 8 bytes of
