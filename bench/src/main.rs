@@ -4,7 +4,8 @@
 //! ```sh
 //! cargo build --release -p euno-host -p hex-sim -p euno-bench
 //! target/release/euno-bench throughput   # 1; or memory (2), requests (3), rate-limit (4),
-//!                                        # load (5), inventory (6), datahub (7), breakdown
+//!                                        # load (5), inventory [--postgres] (6), datahub (7),
+//!                                        # breakdown, scale (8)
 //! target/release/euno-bench all          # everything, as `just bench` does
 //! ```
 //!
@@ -79,8 +80,8 @@ enum Bench {
         #[arg(long)]
         postgres: bool,
     },
-    /// 8. Scale-out: sources of a shared schedule run by `serve` workers, SQLite with one worker
-    /// vs PostgreSQL with 1, 2 and 4.
+    /// Scale-out (8): sources of a shared schedule run by `serve` workers, SQLite with one
+    /// worker against PostgreSQL with 1, 2 and 4.
     Scale {
         /// Sources, all due at once.
         #[arg(long, default_value_t = 200)]

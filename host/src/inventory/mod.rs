@@ -1588,20 +1588,19 @@ impl RunOwner<'_> {
             .zip(self.heartbeat)
             .map(|(now, beat)| now.as_millisecond().saturating_sub(beat));
         if here && !process::is_alive(pid) {
-            Some(format!(
+            return Some(format!(
                 "its process (pid {pid} on host '{owner_host}') ended before the run finished; \
                  nothing it reported was kept"
-            ))
-        } else if let Some(silent) = silent_for.filter(|silent| *silent > timeout) {
-            Some(format!(
-                "its process (pid {pid} on host '{owner_host}') sent no heartbeat for {} s, more \
-                 than {} s, so it is taken for dead; nothing it reported was kept",
+            ));
+        }
+        silent_for.filter(|silent| *silent > timeout).map(|silent| {
+            format!(
+                "its process (pid {pid} on host '{owner_host}') sent no heartbeat for {} s, \
+                     more than {} s, so it is taken for dead; nothing it reported was kept",
                 silent / 1000,
                 HEARTBEAT_TIMEOUT.as_secs()
-            ))
-        } else {
-            None
-        }
+            )
+        })
     }
 }
 
