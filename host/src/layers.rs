@@ -37,6 +37,7 @@ const ORDER: &[(&str, u8)] = &[
     ("connectors::manifest", 5),
     ("connectors::registry", 5),
     ("connectors::install", 5),
+    ("connectors::stored", 5),
     ("connectors", 5),
     ("source", 6),
     ("run", 7),

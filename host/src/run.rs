@@ -13,7 +13,6 @@
 //! `status` show what the connector had to say after its log has scrolled away.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
@@ -26,8 +25,8 @@ use crate::contract::{
     RunContext,
 };
 use crate::inventory::{
-    ConnectorIdentity, DroppedRelations, HEARTBEAT_INTERVAL, Inventory, InventoryError,
-    NewResource, PropertiesJson, RelationsUpdate, RunId, RunSummary, StoredRelation,
+    ConnectorIdentity, Database, DroppedRelations, HEARTBEAT_INTERVAL, Inventory, InventoryError,
+    Lease, NewResource, PropertiesJson, RelationsUpdate, RunId, RunSummary, StoredRelation,
     format_timestamp,
 };
 use crate::sandbox::{
@@ -49,7 +48,7 @@ pub const MAX_RUN_WARNINGS: usize = 100;
 const MAX_WARNING_BYTES: usize = 2048;
 
 /// How a run should behave.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// Compute and report the changes and the cleanup without writing them.
     pub dry_run: bool,
@@ -59,6 +58,9 @@ pub struct RunOptions {
     pub allow_mass_removal: bool,
     /// Hand the connector no checkpoint, so that it fetches everything (`run --full`).
     pub full: bool,
+    /// The lease this worker holds on the slot, and for how long a renewal keeps it: the run
+    /// renews it at a third of that, and commits only while it still holds it.
+    pub lease: Option<(Lease, std::time::Duration)>,
 }
 
 /// What a run tells its caller while it goes. Called from the sandbox's threads, so shared.
@@ -222,12 +224,12 @@ pub fn sandbox_for(file: &SourceFile, source: &ResolvedSource) -> Sandbox {
     }
 }
 
-/// Runs a discovery of `file` with `connector` and records it in the inventory at `db_path`.
+/// Runs a discovery of `file` with `connector` and records it in the inventory `db`.
 /// Progress goes to `events`. When `cancel` turns true the connector is stopped and the run
 /// recorded as cancelled.
 pub async fn run_source(
     runtime: &Runtime,
-    db_path: &Path,
+    db: &Database,
     file: &SourceFile,
     connector: &Connector,
     options: RunOptions,
@@ -240,20 +242,29 @@ pub async fn run_source(
         source_name: name.clone(),
         error,
     };
-    let mut inventory = Inventory::open(db_path).map_err(inventory_error)?;
+    let mut inventory = Inventory::open(db).map_err(inventory_error)?;
     let identity = connectors::identity(connector);
     let started_at = Timestamp::now();
     let clock = std::time::Instant::now();
-    let run = inventory
-        .begin_run(&source.name, &identity, started_at)
-        .map_err(|error| match error {
-            InventoryError::RunInProgress { .. } => RunError::Busy(error),
-            error => inventory_error(error),
-        })?;
+    let begun = match &options.lease {
+        Some((lease, _)) => inventory.begin_leased_run(&identity, started_at, lease),
+        None => inventory.begin_run(&source.name, &identity, started_at),
+    };
+    let run = begun.map_err(|error| match error {
+        InventoryError::RunInProgress { .. } | InventoryError::LeaseLost { .. } => {
+            RunError::Busy(error)
+        }
+        error => inventory_error(error),
+    })?;
     // Kept until the run is recorded as finished, whichever way: then it stops.
+    let interval = match &options.lease {
+        Some((_, duration)) => HEARTBEAT_INTERVAL.min(*duration / 3),
+        None => HEARTBEAT_INTERVAL,
+    };
+    let lease = options.lease.as_ref().map(|(lease, _)| lease.clone());
     let _heartbeat = inventory
         .run_token(run)
-        .map(|token| spawn_heartbeat(db_path.to_owned(), run, token, HEARTBEAT_INTERVAL));
+        .map(|token| spawn_heartbeat(db.clone(), run, token, interval, lease));
     if let Some(slot) = options.scheduled_slot {
         inventory
             .set_scheduled_slot(run, slot)
@@ -275,7 +286,7 @@ pub async fn run_source(
         .map_err(inventory_error)?;
 
     let (sender, receiver) = sync_channel(QUEUED_BATCHES);
-    let writer = spawn_writer(db_path.to_owned(), run, receiver);
+    let writer = spawn_writer(db.clone(), run, receiver);
     let by_type = Arc::new(Mutex::new(BTreeMap::new()));
     let warnings = Arc::new(Mutex::new(Warnings::default()));
     let saved_checkpoint = Arc::new(Mutex::new(None));
@@ -460,20 +471,21 @@ fn dropped_warning(dropped: &DroppedRelations) -> Option<String> {
     )
 }
 
-/// Keeps `run`'s heartbeat fresh, every `interval`, from a thread and connection of its own (the
-/// connector may stay silent for long, waiting on a slow page, while its run is alive), until the
-/// returned sender is dropped.
+/// Keeps `run`'s heartbeat (and `lease`'s, if it holds one) fresh, every `interval`, from a
+/// thread and connection of its own (the connector may stay silent for long, waiting on a slow
+/// page, while its run is alive), until the returned sender is dropped.
 fn spawn_heartbeat(
-    db_path: PathBuf,
+    db: Database,
     run: RunId,
     token: String,
     interval: std::time::Duration,
+    lease: Option<Lease>,
 ) -> std::sync::mpsc::Sender<()> {
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     std::thread::Builder::new()
         .name("euno-heartbeat".to_owned())
         .spawn(move || {
-            let inventory = match Inventory::open(&db_path) {
+            let inventory = match Inventory::open(&db) {
                 Ok(inventory) => inventory,
                 Err(error) => {
                     tracing::warn!(run = run.0, "cannot keep the run's heartbeat: {error}");
@@ -481,6 +493,23 @@ fn spawn_heartbeat(
                 }
             };
             while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                if let Some(lease) = &lease {
+                    match inventory.heartbeat_lease(lease) {
+                        Ok(true) => {}
+                        // Taken over: the run can no longer commit, and says so when it tries.
+                        Ok(false) => {
+                            tracing::warn!(
+                                run = run.0,
+                                source = %lease.source,
+                                "the run's lease was taken over by another worker"
+                            );
+                            return;
+                        }
+                        Err(error) => {
+                            tracing::debug!(run = run.0, "could not renew the lease: {error}");
+                        }
+                    }
+                }
                 match inventory.heartbeat(run, &token, Timestamp::now()) {
                     Ok(true) => {}
                     // It ended, or another process took it for abandoned: then finishing it
@@ -501,14 +530,14 @@ fn spawn_heartbeat(
 /// neither SQLite nor the conversion holds up the connector's thread. Returns how many resources
 /// it staged.
 fn spawn_writer(
-    db_path: PathBuf,
+    db: Database,
     run: RunId,
     batches: Receiver<Vec<Resource>>,
 ) -> std::thread::JoinHandle<Result<u64, RunFailure>> {
     std::thread::Builder::new()
         .name("euno-writer".to_owned())
         .spawn(move || {
-            let inventory = Inventory::open(&db_path).map_err(RunFailure::Storing)?;
+            let inventory = Inventory::open(&db).map_err(RunFailure::Storing)?;
             let mut staged = 0u64;
             while let Ok(batch) = batches.recv() {
                 let mut resources: Vec<NewResource> =
@@ -694,8 +723,8 @@ mod tests {
     #[test]
     fn the_heartbeat_keeps_a_run_fresh_until_it_is_stopped() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("inventory.sqlite3");
-        let inventory = Inventory::open(&path).unwrap();
+        let db = Database::Sqlite(dir.path().join("inventory.sqlite3"));
+        let inventory = Inventory::open(&db).unwrap();
         let identity = ConnectorIdentity {
             id: "test".into(),
             version: "0".into(),
@@ -706,10 +735,11 @@ mod tests {
         let heartbeat_at = || inventory.running_run("S").unwrap().unwrap().heartbeat_at;
         assert_eq!(heartbeat_at(), Some(begun));
         let stop = spawn_heartbeat(
-            path.clone(),
+            db.clone(),
             run,
             inventory.run_token(run).unwrap(),
             std::time::Duration::from_millis(10),
+            None,
         );
         // Polled, with a bound so that a broken heartbeat fails instead of hanging.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);

@@ -490,6 +490,37 @@ impl SourceFile {
         })
     }
 
+    /// The keys that hold a secret value in clear, which a shared inventory must not store: every
+    /// `[secrets]` value that is not wholly one `${VAR}` reference, and for the bundled
+    /// connector a `settings.api_token` likewise (its credential, still accepted there).
+    pub fn literal_secrets(&self) -> Vec<String> {
+        let is_reference = |value: &toml::Value| {
+            value.as_str().is_some_and(|text| {
+                text.strip_prefix("${")
+                    .and_then(|rest| rest.strip_suffix('}'))
+                    .is_some_and(|name| {
+                        !name.is_empty()
+                            && !name.starts_with(|c: char| c.is_ascii_digit())
+                            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    })
+            })
+        };
+        let mut keys: Vec<String> = self
+            .secrets
+            .iter()
+            .filter(|(_, value)| !is_reference(value))
+            .map(|(name, _)| format!("secrets.{name}"))
+            .collect();
+        let bundled = matches!(&self.connector, ConnectorRef::Id(id) if id == BUNDLED_ID);
+        if bundled
+            && let Some(token) = self.settings.get("api_token")
+            && !is_reference(token)
+        {
+            keys.push("settings.api_token".to_owned());
+        }
+        keys
+    }
+
     /// Checks the settings and secrets against `spec` and reads `${VAR}` references through
     /// `env`. The spec's secret flags and base-URL field count only when `trust` is
     /// [`Trust::Bundled`]; otherwise the operator's `[secrets]` and grants alone decide.

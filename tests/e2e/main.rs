@@ -14,6 +14,7 @@ mod leaks;
 mod limits;
 mod lineage;
 mod pipes;
+mod pool;
 mod redaction;
 mod request_time;
 mod safety;

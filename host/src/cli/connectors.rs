@@ -10,6 +10,7 @@ use super::output::{show, show_json};
 use super::render::granted_text;
 use crate::conformance;
 use crate::connectors::{self, BUNDLED_ID, ConnectorRef, Registry};
+use crate::inventory::Inventory;
 use crate::sandbox::{Connector, Origin, Trust};
 use crate::source::SourceFile;
 use crate::text::inert;
@@ -21,11 +22,6 @@ pub async fn install(
     allow_origin: &[String],
     replace: bool,
 ) -> Outcome {
-    let Some(dir) = &context.connectors else {
-        return Outcome::Config(
-            "`connectors install` needs --connectors DIR (or EUNO_CONNECTORS_DIR)".to_owned(),
-        );
-    };
     let mut allow = Vec::new();
     for text in allow_origin {
         match Origin::grant(text) {
@@ -40,6 +36,16 @@ pub async fn install(
         }
     }
     let options = connectors::InstallOptions { allow, replace };
+    if context.paths.database.is_some() {
+        return install_stored(context, file, options).await;
+    }
+    let Some(dir) = &context.connectors else {
+        return Outcome::Config(
+            "`connectors install` needs --connectors DIR (or EUNO_CONNECTORS_DIR), or \
+             --database URL to install for every worker"
+                .to_owned(),
+        );
+    };
     match connectors::install(&context.runtime, file, dir, options).await {
         Ok((path, connector)) => show(
             &format!(
@@ -48,6 +54,31 @@ pub async fn install(
                 inert(&connector.spec.version),
                 connector.digest,
                 path.display(),
+                granted_text(&connector)
+            ),
+            Outcome::Ok,
+        ),
+        Err(e) => e.into(),
+    }
+}
+
+/// `connectors install --database`: validates a component and stores it for every worker.
+async fn install_stored(
+    context: &Context,
+    file: &Path,
+    options: connectors::InstallOptions,
+) -> Outcome {
+    let inventory = match Inventory::open(&context.paths.inventory()) {
+        Ok(inventory) => inventory,
+        Err(e) => return e.into(),
+    };
+    match connectors::install_stored(&context.runtime, file, &inventory, options).await {
+        Ok(connector) => show(
+            &format!(
+                "Installed {} {} (digest {}) in the database, for every worker{}\n",
+                inert(&connector.spec.id),
+                inert(&connector.spec.version),
+                connector.digest,
                 granted_text(&connector)
             ),
             Outcome::Ok,

@@ -59,6 +59,7 @@ pub async fn demo(runtime: &Runtime, paths: &Paths, args: DemoArgs) -> Outcome {
         scheduled_slot: None,
         allow_mass_removal: false,
         full: false,
+        lease: None,
     };
     match run::run_source(
         runtime,

@@ -93,10 +93,11 @@ pub fn status_text(list: &[SourceStatus]) -> String {
                 match &s.last_run {
                     Some(r) => {
                         text += &format!(
-                            "  last run: {} {} at {} (added {}, updated {}, unchanged {}, removed {}){}\n",
+                            "  last run: {} {} at {} by {} (added {}, updated {}, unchanged {}, removed {}){}\n",
                             r.id,
                             r.outcome,
                             r.started_at,
+                            inert(r.worker.as_deref().unwrap_or("-")),
                             r.added,
                             r.updated,
                             r.unchanged,
@@ -126,7 +127,7 @@ pub fn status_text(list: &[SourceStatus]) -> String {
 /// `runs`'s table.
 pub fn runs_text(list: &[RunRecord]) -> String {
     let mut text = format!(
-        "{:>5}  {:<24} {:<10} {:<25} {:>7} {:>6} {:>7} {:>9} {:>7}\n",
+        "{:>5}  {:<24} {:<10} {:<25} {:>7} {:>6} {:>7} {:>9} {:>7}  {}\n",
         "RUN",
         "SOURCE",
         "OUTCOME",
@@ -135,7 +136,8 @@ pub fn runs_text(list: &[RunRecord]) -> String {
         "ADDED",
         "UPDATED",
         "UNCHANGED",
-        "REMOVED"
+        "REMOVED",
+        "WORKER"
     );
     for r in list {
         let outcome = serde_json::to_value(r.outcome)
@@ -143,7 +145,7 @@ pub fn runs_text(list: &[RunRecord]) -> String {
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
         text += &format!(
-            "{:>5}  {:<24} {:<10} {:<25} {:>7} {:>6} {:>7} {:>9} {:>7}\n",
+            "{:>5}  {:<24} {:<10} {:<25} {:>7} {:>6} {:>7} {:>9} {:>7}  {}\n",
             r.id,
             truncate(&inert(&r.source), 24),
             outcome,
@@ -152,7 +154,8 @@ pub fn runs_text(list: &[RunRecord]) -> String {
             r.added,
             r.updated,
             r.unchanged,
-            r.removed
+            r.removed,
+            inert(r.worker.as_deref().unwrap_or("-"))
         );
         if let Some(error) = &r.error {
             text += &format!("       error: {}\n", inert(error));

@@ -83,6 +83,7 @@ pub async fn run(context: &Context, args: RunArgs) -> Outcome {
         scheduled_slot: None,
         allow_mass_removal: args.allow_mass_removal,
         full: args.full,
+        lease: None,
     };
     match run::run_source(
         &context.runtime,

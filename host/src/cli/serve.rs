@@ -11,14 +11,27 @@ use crate::scheduler::{self, ServeOptions};
 
 /// `serve`: runs every enabled source on its schedule until SIGINT or SIGTERM.
 pub async fn serve(context: &Context, args: ServeArgs) -> Outcome {
+    if let Some(worker) = args.worker {
+        crate::inventory::set_worker(worker);
+    }
+    // With a shared database and no connectors directory of its own, a worker runs the
+    // connectors stored in the database, copied into a cache in its data directory.
+    let connectors_from_database = context.paths.database.is_some() && context.connectors.is_none();
+    let connectors_dir = if connectors_from_database {
+        Some(context.paths.data_dir.join("connectors-from-database"))
+    } else {
+        context.connectors.clone()
+    };
     let options = ServeOptions {
         sources_dir: args.sources,
-        connectors_dir: context.connectors.clone(),
+        connectors_dir,
+        connectors_from_database,
         inventory: context.paths.inventory(),
         max_parallel: args.max_parallel,
         poll: Duration::from_millis(args.poll_ms.max(10)),
         settle: Duration::from_millis(args.settle_ms),
         shutdown_grace: Duration::from_secs(args.shutdown_grace_seconds),
+        lease: Duration::from_secs(args.lease_seconds),
     };
     match scheduler::serve(context.runtime.clone(), options).await {
         Ok(()) => Outcome::Ok,
@@ -28,7 +41,17 @@ pub async fn serve(context: &Context, args: ServeArgs) -> Outcome {
 
 /// `status`: each source's schedule, next run and last run.
 pub fn status(paths: &Paths, args: StatusArgs) -> Outcome {
-    let list = match scheduler::status(&args.sources, &paths.inventory(), jiff::Timestamp::now()) {
+    let sources = match (&args.sources, &paths.database) {
+        (Some(dir), _) => Some(dir.as_path()),
+        (None, Some(_)) => None,
+        (None, None) => {
+            return Outcome::Config(
+                "status needs --sources DIR (or --database URL, for the sources applied there)"
+                    .to_owned(),
+            );
+        }
+    };
+    let list = match scheduler::status(sources, &paths.inventory(), jiff::Timestamp::now()) {
         Ok(list) => list,
         Err(e) => return e.into(),
     };

@@ -129,6 +129,18 @@ pub(super) const MIGRATIONS: &[&str] = &[
         saved_at     INTEGER NOT NULL
     );
     ",
+    // 8: the source definitions applied with `sources apply` (their text as applied, `${VAR}`
+    // references unexpanded, so no secret value is stored), and the worker that ran each run.
+    r"
+    CREATE TABLE sources (
+        name         TEXT    PRIMARY KEY,
+        text         TEXT    NOT NULL,
+        digest       TEXT    NOT NULL,
+        applied_at   INTEGER NOT NULL,
+        applied_from TEXT    NOT NULL
+    );
+    ALTER TABLE runs ADD COLUMN worker TEXT;
+    ",
 ];
 
 /// The digest of a resource's content (everything but its URI and dates): the first 8 bytes of

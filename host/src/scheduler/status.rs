@@ -6,9 +6,9 @@ use std::path::Path;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::sources::SourceDir;
+use super::sources::{SourceDir, scan_of};
 use crate::dirscan;
-use crate::inventory::{Inventory, InventoryError, RunRecord, format_timestamp};
+use crate::inventory::{Database, Inventory, InventoryError, RunRecord, format_timestamp};
 
 /// One line of `status`.
 #[derive(Debug, Serialize)]
@@ -31,11 +31,20 @@ pub struct SourceStatus {
     pub last_run: Option<RunRecord>,
 }
 
-/// The status of every source file in `dir`, as of `now`.
-pub fn status(dir: &Path, db: &Path, now: Timestamp) -> Result<Vec<SourceStatus>, InventoryError> {
-    let mut sources = SourceDir::default();
-    sources.update(dirscan::scan(dir, "toml"), now);
+/// The status of every source file in `dir` (or, without one, of every source definition in
+/// the inventory), as of `now`.
+pub fn status(
+    dir: Option<&Path>,
+    db: &Database,
+    now: Timestamp,
+) -> Result<Vec<SourceStatus>, InventoryError> {
     let inventory = Inventory::open(db)?;
+    let scan = match dir {
+        Some(dir) => dirscan::scan(dir, "toml"),
+        None => scan_of(inventory.source_definitions()?),
+    };
+    let mut sources = SourceDir::default();
+    sources.update(scan, now);
     let mut list = Vec::new();
     for (path, entry) in &sources.sources {
         let name = &entry.file.name;
