@@ -1,9 +1,10 @@
 //! Builds the connector components that `euno-host` carries.
 //!
 //! The Hex connector (`guest/`) is compiled to a `wasm32-wasip2` component and embedded in the
-//! binary, so that `euno-host` works alone. The test connector (`tests/guests/test-guest`) is built
-//! in the same cargo invocation (sharing its dependencies) and only its path is exported, for the
-//! integration tests.
+//! binary, so that `euno-host` works alone. The test connector (`tests/guests/test-guest`) and the
+//! example connector (`examples/minidash`) are built in the same cargo invocation (sharing their
+//! dependencies) and only their paths are exported, for the integration tests and CI's
+//! conformance step.
 //!
 //! rustup 1.29 does not add a target named in `rust-toolchain.toml` to a toolchain that is already
 //! installed, so a fresh machine would fail here with E0463. This script checks for the target
@@ -16,9 +17,10 @@ use std::process::Command;
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "wasm-release";
 /// Crates built to components, and the file each one produces.
-const COMPONENTS: [(&str, &str); 2] = [
+const COMPONENTS: [(&str, &str); 3] = [
     ("hex-connector", "hex_connector.wasm"),
     ("test-guest", "test_guest.wasm"),
+    ("minidash-connector", "minidash_connector.wasm"),
 ];
 
 fn main() {
@@ -34,6 +36,10 @@ fn main() {
         "guest/Cargo.toml",
         "wit",
         "tests/guests",
+        "sdk/src",
+        "sdk/Cargo.toml",
+        "examples/minidash/src",
+        "examples/minidash/Cargo.toml",
         "Cargo.lock",
         // The wasm-release profile lives in the workspace manifest.
         "Cargo.toml",
@@ -94,6 +100,10 @@ fn main() {
     println!(
         "cargo:rustc-env=EUNO_TEST_GUEST_COMPONENT={}",
         artifacts.join(COMPONENTS[1].1).display()
+    );
+    println!(
+        "cargo:rustc-env=EUNO_MINIDASH_COMPONENT={}",
+        artifacts.join(COMPONENTS[2].1).display()
     );
 }
 

@@ -2,8 +2,9 @@
 //!
 //! 1. the raw-fetch floor (fetch only);
 //! 2. the connector's own code compiled natively (`hex-connector` as a Rust library: pagination,
-//!    JSON parsing into its model, mapping) over a keep-alive connection, batches dropped: what
-//!    the connector's work costs without a sandbox;
+//!    JSON parsing into its model, mapping), run by the SDK's harness against the simulator
+//!    (`Harness::live`: one kept connection per origin, resources kept in memory): what the
+//!    connector's work costs without a sandbox;
 //! 3. the connector as a component in the host's sandbox (`Runtime::discover` in this process,
 //!    `wasi:http`, the lift of every batch into the host), batches dropped on arrival;
 //! 4. `euno-host run`: plus the host's checks and conversion, the inventory and the merge.
@@ -17,12 +18,12 @@ use euno_host::run::{resolve, sandbox_for};
 use euno_host::sandbox::{EmitError, Observer, Runtime};
 use euno_host::source::SourceFile;
 
-use hex_connector::bindings::{ConfigEntry, LogLevel as GuestLogLevel, Resource as GuestResource};
-use hex_connector::ports::{Clock, HttpResponse, Log, Sink, Transport, TransportError};
+use euno_connector_sdk::testing::Harness;
+use euno_connector_sdk::types::SettingValue as SdkValue;
+use euno_host::contract::SettingValue;
 
 use crate::floor::{self, Connections};
 use crate::host::{self, HostRunner, ListFlags, TOKEN};
-use crate::http::read_response;
 use crate::measure::median;
 use crate::sim::Sim;
 
@@ -58,36 +59,43 @@ pub fn run(projects: usize, rounds: usize) -> anyhow::Result<()> {
     let source = resolve(&file, &connector)?;
     let host_runner = HostRunner::new()?;
 
-    let native_config: Vec<ConfigEntry> = source
+    let native_config: Vec<(String, SdkValue)> = source
         .config
         .iter()
-        .map(|entry| ConfigEntry {
-            name: entry.name.clone(),
-            value: entry.value.clone(),
+        .map(|entry| {
+            let value = match entry.value.clone() {
+                SettingValue::Text(text) => SdkValue::Text(text),
+                SettingValue::Integer(i) => SdkValue::Integer(i),
+                SettingValue::Boolean(b) => SdkValue::Boolean(b),
+                SettingValue::TextList(items) => SdkValue::TextList(items),
+            };
+            (entry.name.clone(), value)
         })
         .collect();
     let (mut floor_walls, mut native_walls, mut guest_walls, mut guest_cpus, mut host_walls) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 1..=rounds {
         let floor = floor::fetch_all(&base_url, TOKEN, &flags.query(), Connections::KeepAlive)?;
+        let mut harness = Harness::<hex_connector::Hex>::new();
+        harness
+            .live()
+            .secret("api_token", TOKEN)
+            .started_at(1_700_000_000_000);
+        for (name, value) in &native_config {
+            harness.setting(name, value.clone());
+        }
         let started = Instant::now();
-        let native = hex_connector::discover::discover(
-            &native_config,
-            &hex_connector::bindings::RunContext {
-                run_id: round.to_string(),
-                source_name: source.name.clone(),
-                started_at: 1_700_000_000_000,
-            },
-            NativeTransport::default(),
-            NativeClock,
-            &mut DropSink,
-        )
-        .map_err(|error| anyhow::anyhow!("the native connector failed: {error:?}"))?;
+        let native = harness
+            .discover()
+            .map_err(|error| anyhow::anyhow!("the native connector failed: {error:?}"))?;
         let native_wall = started.elapsed();
+        drop(harness);
         let context = RunContext {
             run_id: round.to_string(),
             source_name: source.name.clone(),
             started_at: 1_700_000_000_000,
+            checkpoint: None,
+            last_success_at: None,
         };
         let cpu_before = process_cpu();
         let started = Instant::now();
@@ -156,74 +164,4 @@ fn process_cpu() -> Duration {
             + Duration::from_micros(u64::try_from(tv.tv_usec).unwrap_or(0))
     };
     tv(usage.ru_utime) + tv(usage.ru_stime)
-}
-
-/// HTTP for the native connector: one keep-alive connection, like the floor.
-#[derive(Default)]
-struct NativeTransport {
-    connection: Option<(String, std::io::BufReader<std::net::TcpStream>)>,
-}
-
-impl Transport for NativeTransport {
-    fn get(&mut self, url: &str, _timeout: Duration) -> Result<HttpResponse, TransportError> {
-        let failed = |error: anyhow::Error| TransportError {
-            message: format!("{error:#}"),
-            retryable: false,
-        };
-        let rest = url.strip_prefix("http://").unwrap_or(url);
-        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        if self.connection.as_ref().is_none_or(|(a, _)| a != authority) {
-            let stream = std::net::TcpStream::connect(authority).map_err(|e| failed(e.into()))?;
-            stream.set_nodelay(true).map_err(|e| failed(e.into()))?;
-            self.connection = Some((
-                authority.to_owned(),
-                std::io::BufReader::with_capacity(64 * 1024, stream),
-            ));
-        }
-        let Some((_, stream)) = &mut self.connection else {
-            unreachable!("connected above")
-        };
-        use std::io::Write as _;
-        write!(
-            stream.get_mut(),
-            "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {TOKEN}\r\n\
-             Accept: application/json\r\n\r\n"
-        )
-        .map_err(|e| failed(e.into()))?;
-        let mut body = Vec::new();
-        read_response(stream, &mut body).map_err(failed)?;
-        Ok(HttpResponse {
-            status: 200,
-            headers: Vec::new(),
-            body,
-        })
-    }
-}
-
-/// The system clock; the benchmark never throttles, so it never sleeps.
-struct NativeClock;
-
-impl Clock for NativeClock {
-    fn now_ms(&self) -> i64 {
-        jiff::Timestamp::now().as_millisecond()
-    }
-
-    fn sleep(&mut self, duration: Duration) {
-        std::thread::sleep(duration);
-    }
-}
-
-/// Drops every batch.
-struct DropSink;
-
-impl Log for DropSink {
-    fn log(&mut self, _level: GuestLogLevel, _message: &str) {}
-}
-
-impl Sink for DropSink {
-    fn emit(&mut self, batch: Vec<GuestResource>) {
-        drop(batch);
-    }
-
-    fn progress(&mut self, _done: u64, _total: Option<u64>) {}
 }

@@ -4,7 +4,8 @@
 //! ```sh
 //! cargo build --release -p euno-host -p hex-sim -p euno-bench
 //! target/release/euno-bench throughput   # 1; or memory (2), requests (3), rate-limit (4),
-//!                                        # load (5), inventory (6), datahub (7), breakdown
+//!                                        # load (5), inventory [--postgres] (6), datahub (7),
+//!                                        # breakdown, scale (8)
 //! target/release/euno-bench all          # everything, as `just bench` does
 //! ```
 //!
@@ -22,6 +23,7 @@ mod load;
 mod measure;
 mod ratelimit;
 mod report;
+mod scale;
 mod sim;
 mod throughput;
 
@@ -74,6 +76,25 @@ enum Bench {
         /// Rounds; medians are reported.
         #[arg(long, default_value_t = 3)]
         rounds: usize,
+        /// On a PostgreSQL inventory (a private cluster) instead of a SQLite file.
+        #[arg(long)]
+        postgres: bool,
+    },
+    /// Scale-out (8): sources of a shared schedule run by `serve` workers, SQLite with one
+    /// worker against PostgreSQL with 1, 2 and 4.
+    Scale {
+        /// Sources, all due at once.
+        #[arg(long, default_value_t = 200)]
+        sources: usize,
+        /// Projects in each source's workspace.
+        #[arg(long, default_value_t = 1_000)]
+        projects: usize,
+        /// PostgreSQL worker counts to measure.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+        workers: Vec<usize>,
+        /// Runs at once per worker.
+        #[arg(long, default_value_t = 2)]
+        max_parallel: usize,
     },
     /// 7. DataHub's Hex source vs euno-host on the same workspace (installs DataHub on first use).
     Datahub {
@@ -131,7 +152,17 @@ fn main() -> anyhow::Result<()> {
         Bench::Breakdown { projects, rounds } => breakdown::run(projects, rounds)?,
         Bench::RateLimit { rounds } => ratelimit::run(rounds)?,
         Bench::Load { rounds } => load::run(rounds)?,
-        Bench::Inventory { resources, rounds } => inventory::run(resources, rounds)?,
+        Bench::Inventory {
+            resources,
+            rounds,
+            postgres,
+        } => inventory::run(resources, rounds, postgres)?,
+        Bench::Scale {
+            sources,
+            projects,
+            workers,
+            max_parallel,
+        } => scale::run(sources, projects, &workers, max_parallel)?,
         Bench::Datahub {
             sizes,
             rounds,

@@ -1,57 +1,24 @@
 //! Property-based fuzzing of Hex JSON → resources: whatever the API answers (arbitrary bytes, or
 //! JSON shaped like a project list with every field of every type, hostile strings, odd
 //! timestamps, error statuses and `Retry-After` values), the connector never panics, and every
-//! resource it emits is one the host accepts: a non-empty, lowercase URI without spaces or
-//! control characters, each URI once, a declared type, the workspace as parent.
+//! resource it emits is one the host accepts. The SDK's harness plays the host and fails the case
+//! on any rule the host would enforce (a URI that is not lowercase or has a space, a URI twice, an
+//! undeclared type, a relation to nowhere, a summary that does not add up); this module adds what
+//! is Hex's own: every project sits one segment under the workspace, which comes last.
 //!
 //! Runs with `cargo test` (256 cases per property); `just fuzz` runs many more. A failing case is
 //! kept by proptest under `proptest-regressions/` and, once understood, as a plain test below.
 
-use std::collections::HashSet;
-
+use euno_connector_sdk::prelude::*;
+use euno_connector_sdk::testing::{Harness, Reply};
+use euno_connector_sdk::types::SettingValue;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use crate::bindings::{Resource, RunContext};
-use crate::discover::discover;
-use crate::mapping::{COMPONENT_TYPE, MappingContext, PROJECT_TYPE, WORKSPACE_TYPE, map_project};
-use crate::model::ProjectList;
-use crate::ports::{HttpResponse, TransportError};
-use crate::testing::{FakeClock, ScriptedTransport, VecSink, entries, response};
-
-/// What the host's run observer requires of a URI (`host/src/run.rs`).
-fn host_accepts_uri(uri: &str) -> bool {
-    !uri.is_empty()
-        && !uri
-            .chars()
-            .any(|c| c.is_uppercase() || c.is_whitespace() || c.is_control())
-}
-
-fn check_resources(batches: &[Vec<Resource>], workspace_uri: &str) -> Result<(), TestCaseError> {
-    let mut seen = HashSet::new();
-    for resource in batches.iter().flatten() {
-        prop_assert!(
-            host_accepts_uri(&resource.uri),
-            "bad URI {:?}",
-            resource.uri
-        );
-        prop_assert!(seen.insert(resource.uri.clone()), "{} twice", resource.uri);
-        prop_assert!(
-            [PROJECT_TYPE, COMPONENT_TYPE, WORKSPACE_TYPE]
-                .contains(&resource.resource_type.as_str())
-        );
-        if resource.resource_type != WORKSPACE_TYPE {
-            prop_assert_eq!(resource.parent_uri.as_deref(), Some(workspace_uri));
-            // One segment under the workspace: an id cannot fake a deeper hierarchy.
-            let rest = resource
-                .uri
-                .strip_prefix(&format!("{workspace_uri}."))
-                .unwrap_or_default();
-            prop_assert!(!rest.is_empty() && !rest.contains('.'), "{}", resource.uri);
-        }
-    }
-    Ok(())
-}
+use crate::Hex;
+use crate::mapping::{MappingContext, WORKSPACE_TYPE, map_project};
+use crate::model::{Project, ProjectList};
+use crate::settings::Settings;
 
 /// Strings that break naive code: empty, spaces, dots, controls, uppercase that does not
 /// lowercase to ASCII, long runs, percent signs.
@@ -189,14 +156,13 @@ fn project() -> impl Strategy<Value = Value> {
 }
 
 /// One answer of the API: a page of projects (with a cursor or not), or an error.
-fn answer() -> impl Strategy<Value = Result<HttpResponse, TransportError>> {
+fn answer() -> impl Strategy<Value = Reply> {
     let page = (
         prop::collection::vec(project(), 0..6),
         prop_oneof![Just(Value::Null), text(), any_json()],
     )
         .prop_map(|(values, after)| {
-            let body = json!({"values": values, "pagination": {"after": after}});
-            Ok(response(200, &[], &body.to_string()))
+            Reply::json(json!({"values": values, "pagination": {"after": after}}))
         });
     let failure = (
         prop_oneof![
@@ -217,29 +183,26 @@ fn answer() -> impl Strategy<Value = Result<HttpResponse, TransportError>> {
         any_json(),
     )
         .prop_map(|(status, retry_after, body)| {
-            let headers: Vec<(&str, &str)> = retry_after
-                .as_deref()
-                .map(|value| vec![("retry-after", value)])
-                .unwrap_or_default();
-            Ok(response(status, &headers, &body.to_string()))
+            let reply = Reply::json_status(status, body);
+            match retry_after {
+                Some(value) => reply.header("retry-after", &value),
+                None => reply,
+            }
         });
-    let garbage = prop::collection::vec(any::<u8>(), 0..64).prop_map(|body| {
-        Ok(HttpResponse {
-            status: 200,
-            headers: vec![],
-            body,
-        })
-    });
-    let network = any::<bool>().prop_map(|retryable| {
-        Err(TransportError {
-            message: "connection reset".to_owned(),
-            retryable,
-        })
+    let garbage = prop::collection::vec(any::<u8>(), 0..64)
+        .prop_map(|body| Reply::text(200, &String::from_utf8_lossy(&body)));
+    let network = any::<bool>().prop_map(|timeout| {
+        if timeout {
+            Reply::timeout()
+        } else {
+            Reply::connection_error("connection reset")
+        }
     });
     prop_oneof![6 => page, 2 => failure, 1 => garbage, 1 => network]
 }
 
-fn settings() -> impl Strategy<Value = Vec<(String, String)>> {
+/// Settings a source may have: with or without an id, names with spaces, each include flag.
+fn settings() -> impl Strategy<Value = Vec<(&'static str, SettingValue)>> {
     (
         prop_oneof![Just(None), "[A-Za-z0-9_-]{1,12}".prop_map(Some)],
         prop_oneof![
@@ -251,35 +214,42 @@ fn settings() -> impl Strategy<Value = Vec<(String, String)>> {
         any::<bool>(),
     )
         .prop_map(|(id, name, components, archived)| {
-            let mut pairs = vec![
-                ("requests_per_minute".to_owned(), "0".to_owned()),
-                ("workspace_name".to_owned(), name),
-                ("include_components".to_owned(), components.to_string()),
-                ("include_archived".to_owned(), archived.to_string()),
+            let mut settings = vec![
+                ("lineage", "off".into()),
+                ("requests_per_minute", 0.into()),
+                ("max_retries", 2.into()),
+                ("workspace_name", name.into()),
+                ("include_components", components.into()),
+                ("include_archived", archived.into()),
             ];
             if let Some(id) = id {
-                pairs.push(("workspace_id".to_owned(), id));
+                settings.push(("workspace_id", id.into()));
             }
-            pairs
+            settings
         })
 }
 
-fn run_context() -> RunContext {
-    RunContext {
-        run_id: "1".to_owned(),
-        source_name: "fuzz".to_owned(),
-        started_at: 1_725_148_800_000,
-    }
+fn mapping(settings: &[(&str, SettingValue)]) -> Option<MappingContext> {
+    let entries = settings
+        .iter()
+        .map(|(name, value)| euno_connector_sdk::types::ConfigEntry {
+            name: (*name).to_owned(),
+            value: value.clone(),
+        })
+        .collect();
+    let config = Config::new(entries, &Hex::spec());
+    Some(MappingContext::new(&Settings::read(&config).ok()?, 0))
 }
 
 proptest! {
     #[test]
     fn any_bytes_as_a_page_never_panic(body in prop::collection::vec(any::<u8>(), 0..512)) {
         if let Ok(list) = serde_json::from_slice::<ProjectList>(&body) {
-            let context = MappingContext::new(&crate::config::HexConfig::parse(&[]).unwrap(), 0);
-            for project in list.values.iter().flatten() {
-                if let Some(resource) = map_project(project, &context, &mut Vec::new()) {
-                    check_resources(&[vec![resource]], &context.workspace_uri)?;
+            let context = mapping(&[]).expect("the defaults are valid");
+            for value in list.values.iter().flatten() {
+                if let Some(project) = Project::read(value, &mut Vec::new()) {
+                    let resource = map_project(&project, &context, None);
+                    prop_assert!(resource.uri.starts_with("hex.hex_workspace."));
                 }
             }
         }
@@ -290,28 +260,39 @@ proptest! {
         settings in settings(),
         script in prop::collection::vec(answer(), 1..6),
     ) {
-        let pairs: Vec<(&str, &str)> =
-            settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let config = entries(&pairs);
-        let Ok(parsed) = crate::config::HexConfig::parse(&config) else {
+        let Some(context) = mapping(&settings) else {
             return Ok(());
         };
-        let workspace_uri = MappingContext::new(&parsed, 0).workspace_uri;
-        prop_assert!(host_accepts_uri(&workspace_uri), "{workspace_uri:?}");
-        let mut sink = VecSink::default();
-        let outcome = discover(
-            &config,
-            &run_context(),
-            ScriptedTransport::new(script),
-            FakeClock::new(),
-            &mut sink,
-        );
-        check_resources(&sink.batches, &workspace_uri)?;
-        if let Ok(summary) = outcome {
-            let emitted: usize = sink.batches.iter().map(Vec::len).sum();
-            prop_assert_eq!(summary.emitted, emitted as u64);
-            let last = sink.batches.last().and_then(|b| b.last());
-            prop_assert_eq!(last.map(|r| r.resource_type.as_str()), Some(WORKSPACE_TYPE));
+        let mut harness = Harness::<Hex>::new();
+        for (name, value) in &settings {
+            harness.setting(name, value.clone());
+        }
+        harness
+            .secret("api_token", "hxtp_fuzz")
+            .route_sequence("GET /projects", script)
+            .route("GET /users/me", Reply::json(json!({"org": {"id": "ws-fuzz"}})))
+            .route(
+                "GET /data-connections",
+                Reply::json(json!({"values": [], "pagination": {"after": null}})),
+            );
+        // The harness panics, failing the case, on any rule the host would enforce.
+        let outcome = harness.discover();
+        let resources = harness.resources();
+        for resource in &resources {
+            if resource.resource_type == WORKSPACE_TYPE {
+                continue;
+            }
+            prop_assert_eq!(resource.parent_uri.as_deref(), Some(context.workspace_uri.as_str()));
+            // One segment under the workspace: an id cannot fake a deeper hierarchy.
+            let rest = resource
+                .uri
+                .strip_prefix(&format!("{}.", context.workspace_uri))
+                .unwrap_or_default();
+            prop_assert!(!rest.is_empty() && !rest.contains('.'), "{}", resource.uri);
+        }
+        if outcome.is_ok() {
+            let last = resources.last().map(|r| r.resource_type.as_str());
+            prop_assert_eq!(last, Some(WORKSPACE_TYPE));
         }
     }
 }
@@ -320,12 +301,10 @@ proptest! {
 mod found {
     use super::*;
 
-    fn uri_of(id: &str, settings: &[(&str, &str)]) -> String {
-        let config = crate::config::HexConfig::parse(&entries(settings)).unwrap();
-        let project = crate::testing::project(json!({"id": id}));
-        map_project(&project, &MappingContext::new(&config, 0), &mut Vec::new())
-            .unwrap()
-            .uri
+    fn uri_of(id: &str, settings: &[(&str, SettingValue)]) -> String {
+        let project = Project::read(&json!({"id": id}), &mut Vec::new()).expect("an id");
+        let context = mapping(settings).expect("valid settings");
+        map_project(&project, &context, None).uri
     }
 
     #[test]
@@ -345,7 +324,7 @@ mod found {
     #[test]
     fn a_workspace_name_with_spaces_is_a_valid_uri_segment() {
         assert_eq!(
-            uri_of("p", &[("workspace_name", "Data Team")]),
+            uri_of("p", &[("workspace_name", "Data Team".into())]),
             "hex.data%20team.p"
         );
     }

@@ -3,12 +3,13 @@
 //! The property names and their value types are a contract with Euno's catalog, so they live in
 //! one place. Mapping is pure: time-relative properties are computed against the run's
 //! `started-at`, never the clock, and a missing or null object upstream yields null properties
-//! (or empty lists), never a failure. Timestamps that do not parse become null and a warning.
+//! (or empty lists), never a failure ([`crate::model`] has already warned about odd fields).
 
-use crate::bindings::{Property, PropertyValue, Resource};
-use crate::config::HexConfig;
-use crate::model::{Project, User};
-use crate::timestamp::parse_rfc3339;
+use euno_connector_sdk::prelude::*;
+use euno_connector_sdk::types::Property;
+
+use crate::model::{Grant, Project, Stamp};
+use crate::settings::Settings;
 
 /// The resource type of the workspace.
 pub const WORKSPACE_TYPE: &str = "hex_workspace";
@@ -25,7 +26,7 @@ const ACTIVE_WINDOW_MS: i64 = 30 * 86_400_000;
 pub struct MappingContext {
     /// `hex.<workspace key>`, lowercase.
     pub workspace_uri: String,
-    /// The configured workspace id, for links.
+    /// The workspace id for links: the configured one, or the one `GET /users/me` reported.
     pub workspace_id: Option<String>,
     /// The workspace's friendly name.
     pub workspace_name: String,
@@ -36,73 +37,50 @@ pub struct MappingContext {
 }
 
 impl MappingContext {
-    /// The context of a run of `config` that started at `started_at` (epoch milliseconds).
-    pub fn new(config: &HexConfig, started_at: i64) -> Self {
+    /// The context of a run with `settings` that started at `started_at` (epoch milliseconds).
+    pub fn new(settings: &Settings, started_at: i64) -> Self {
         Self {
-            workspace_uri: format!("hex.{}", uri_segment(&config.workspace_key())),
-            workspace_id: config.workspace_id.clone(),
-            workspace_name: config.workspace_name.clone(),
-            app_origin: config.app_origin().to_owned(),
+            workspace_uri: uri(["hex", &settings.workspace_key()]),
+            workspace_id: settings.workspace_id.clone(),
+            workspace_name: settings.workspace_name.clone(),
+            app_origin: settings.app_origin().to_owned(),
             started_at,
         }
     }
 
-    /// The URI of the project with id `id`.
+    /// The URI of the project, component or data connection with id `id`: one segment under
+    /// the workspace.
     pub fn project_uri(&self, id: &str) -> String {
         format!("{}.{}", self.workspace_uri, uri_segment(id))
     }
 }
 
-/// `text` as one segment of a resource URI: lowercase, with what the host refuses in a URI
-/// (whitespace, control characters, what stays uppercase) and what would change its meaning
-/// (`.` separates segments, `%` escapes) percent-encoded in lowercase hex. Hex ids are UUIDs and
-/// come out merely lowercased; the encoding only matters when an upstream sends something else.
-pub fn uri_segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.to_lowercase().chars() {
-        if c == '.' || c == '%' || c.is_whitespace() || c.is_control() || c.is_uppercase() {
-            let mut bytes = [0; 4];
-            for byte in c.encode_utf8(&mut bytes).bytes() {
-                out.push_str(&format!("%{byte:02x}"));
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+/// What a project's latest run says (`GET /projects/{id}/runs?limit=1`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LastRun {
+    /// `COMPLETED`, `ERRORED`, `PENDING`, ... as Hex reports it.
+    pub status: Option<String>,
+    /// When it started; none while pending.
+    pub at: Option<i64>,
+    /// How long it took, in whole seconds; none until it ended.
+    pub duration_seconds: Option<i64>,
 }
 
-/// Maps one project (or component) to a resource under the workspace. Returns `None` for a
-/// project without an id, which cannot be named; `warnings` collects what the run should log.
+/// Maps one project (or component) to a resource under the workspace; `last_run` is its latest
+/// run, when lineage is on and it has one. Relations are the caller's.
 pub fn map_project(
     project: &Project,
     context: &MappingContext,
-    warnings: &mut Vec<String>,
-) -> Option<Resource> {
-    let id = project.id.as_deref().filter(|id| !id.is_empty())?;
-    let name = project.title.as_deref().unwrap_or(id).to_owned();
-    let mut timestamps = Timestamps { id, warnings };
-    let analytics = project.analytics.as_ref();
-    let app_views = analytics.and_then(|a| a.app_views.as_ref());
-    let sharing = project.sharing.as_ref();
-
-    let (created_at, _) = timestamps.read("created_at", project.created_at.as_deref());
-    let (updated_at, edited) = timestamps.read("updated_at", project.last_edited_at.as_deref());
-    let (published_at, _) = timestamps.read("published_at", project.last_published_at.as_deref());
-    let (archived_at, _) = timestamps.read("archived_at", project.archived_at.as_deref());
-    let (trashed_at, _) = timestamps.read("trashed_at", project.trashed_at.as_deref());
-    let (published_results_updated_at, _) = timestamps.read(
-        "published_results_updated_at",
-        analytics.and_then(|a| a.published_results_updated_at.as_deref()),
-    );
-    let (last_viewed_at, viewed) = timestamps.read(
-        "last_viewed_at",
-        analytics.and_then(|a| a.last_viewed_at.as_deref()),
-    );
-
-    let activity_status = if project.trashed_at.is_some() {
+    last_run: Option<&LastRun>,
+) -> Resource {
+    let id = project.id.as_str();
+    let name = project.title.clone().unwrap_or_else(|| id.to_owned());
+    let edited = project.last_edited_at.at();
+    let viewed = project.last_viewed_at.at();
+    // Hex set the field, readable or not: an unreadable `archivedAt` is still an archived project.
+    let activity_status = if project.trashed_at.is_set() {
         "trashed"
-    } else if project.archived_at.is_some() {
+    } else if project.archived_at.is_set() {
         "archived"
     } else if [viewed, edited]
         .into_iter()
@@ -114,34 +92,42 @@ pub fn map_project(
         "inactive"
     };
 
-    let owner = email(project.owner.as_ref());
-    let creator = email(project.creator.as_ref());
-    let native_owners = distinct_case_insensitive(owner.into_iter().chain(creator));
-
-    let categories: Vec<String> = project
+    let owners = project.owner.iter().chain(&project.creator);
+    let native_owners = distinct_case_insensitive(owners.map(String::as_str));
+    let categories: Vec<String> = project.categories.iter().map(|c| c.name.clone()).collect();
+    let collections: Vec<String> = project.collections.iter().map(|c| c.who.clone()).collect();
+    let tags = distinct(categories.iter().chain(&collections).cloned());
+    let category_descriptions = project
         .categories
         .iter()
-        .flatten()
-        .filter_map(|category| Some(category.name.as_deref()?.to_owned()))
+        .filter_map(|c| Some(format!("{}: {}", c.name, c.description.as_deref()?)))
         .collect();
-    let collections: Vec<String> = sharing
-        .and_then(|s| s.collections.as_ref())
-        .into_iter()
-        .flatten()
-        .filter_map(|share| Some(share.collection.as_ref()?.name.as_deref()?.to_owned()))
-        .collect();
-    let tags = distinct(categories.iter().chain(&collections).cloned());
 
-    let schedules = project.schedules.as_ref();
+    let schedules = project.schedules.as_deref();
     let cadences = distinct(
         schedules
             .into_iter()
             .flatten()
-            .filter_map(|s| Some(s.cadence.as_deref()?.to_owned())),
+            .filter_map(|s| s.cadence.clone()),
     );
     let has_enabled_schedule = schedules.map(|s| s.iter().any(|s| s.enabled == Some(true)));
+    let schedule_details = schedules
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            let mut words = vec![s.cadence.as_deref().unwrap_or("UNKNOWN").to_owned()];
+            if !s.when.is_empty() {
+                words.push(s.when.clone());
+            }
+            if s.enabled == Some(false) {
+                words.push("(disabled)".to_owned());
+            }
+            words.join(" ")
+        })
+        .collect();
 
-    let is_published = project.last_published_at.is_some();
+    let is_published = project.last_published_at.is_set();
+    // Hex's own spelling of the id, as its app's URLs have it.
     let external_links = match &context.workspace_id {
         Some(workspace_id) => {
             let view = if is_published { "app" } else { "hex" };
@@ -149,35 +135,34 @@ pub fn map_project(
         }
         None => Vec::new(),
     };
-
+    // Hex's enum is upper case; anything else is not a component as Hex's own filter sees it.
     let resource_type = match project.project_type.as_deref() {
         Some("COMPONENT") => COMPONENT_TYPE,
         _ => PROJECT_TYPE,
     };
+    let views = project.views;
+    let last_run = last_run.cloned().unwrap_or_default();
 
     let properties = vec![
         property("name", PropertyValue::Text(name.clone())),
         property("native_id", PropertyValue::Text(id.to_owned())),
         property("description", text(project.description.as_deref())),
         property("project_type", text(project.project_type.as_deref())),
-        property("created_at", created_at),
-        property("updated_at", updated_at),
-        property("published_at", published_at),
-        property("archived_at", archived_at),
-        property("trashed_at", trashed_at),
-        property("published_results_updated_at", published_results_updated_at),
-        property("owner", text(owner)),
-        property("creator", text(creator)),
+        property("created_at", stamp(project.created_at)),
+        property("updated_at", stamp(project.last_edited_at)),
+        property("published_at", stamp(project.last_published_at)),
+        property("archived_at", stamp(project.archived_at)),
+        property("trashed_at", stamp(project.trashed_at)),
+        property(
+            "published_results_updated_at",
+            stamp(project.published_results_updated_at),
+        ),
+        property("owner", text(project.owner.as_deref())),
+        property("creator", text(project.creator.as_deref())),
         property("native_owners", PropertyValue::TextList(native_owners)),
-        property(
-            "status",
-            text(project.status.as_ref().and_then(|s| s.name.as_deref())),
-        ),
+        property("status", text(project.status.as_deref())),
         property("is_published", PropertyValue::Boolean(is_published)),
-        property(
-            "reviews_required",
-            boolean(project.reviews.as_ref().and_then(|r| r.required)),
-        ),
+        property("reviews_required", project.reviews_required.into()),
         property(
             "activity_status",
             PropertyValue::Text(activity_status.to_owned()),
@@ -185,44 +170,57 @@ pub fn map_project(
         property("categories", PropertyValue::TextList(categories)),
         property("collections", PropertyValue::TextList(collections)),
         property("tags", PropertyValue::TextList(tags)),
-        property(
-            "impressions_7d",
-            count(app_views.and_then(|v| v.last_seven_days.as_ref())),
-        ),
-        property(
-            "impressions_14d",
-            count(app_views.and_then(|v| v.last_fourteen_days.as_ref())),
-        ),
-        property(
-            "impressions_30d",
-            count(app_views.and_then(|v| v.last_thirty_days.as_ref())),
-        ),
-        property(
-            "impressions_all_time",
-            count(app_views.and_then(|v| v.all_time.as_ref())),
-        ),
-        property("last_viewed_at", last_viewed_at),
+        property("impressions_7d", views.last_7_days.into()),
+        property("impressions_14d", views.last_14_days.into()),
+        property("impressions_30d", views.last_30_days.into()),
+        property("impressions_all_time", views.all_time.into()),
+        property("last_viewed_at", stamp(project.last_viewed_at)),
         property("schedule_cadences", PropertyValue::TextList(cadences)),
-        property("has_enabled_schedule", boolean(has_enabled_schedule)),
+        property("has_enabled_schedule", has_enabled_schedule.into()),
         property(
             "workspace_access",
-            text(sharing.and_then(|s| s.workspace.as_ref()?.access.as_deref())),
+            text(project.workspace_access.as_deref()),
         ),
         property(
             "public_web_access",
-            text(sharing.and_then(|s| s.public_web.as_ref()?.access.as_deref())),
+            text(project.public_web_access.as_deref()),
         ),
         property("external_links", PropertyValue::TextList(external_links)),
+        property(
+            "category_descriptions",
+            PropertyValue::TextList(category_descriptions),
+        ),
+        property(
+            "collection_access",
+            PropertyValue::TextList(grants(&project.collections)),
+        ),
+        property(
+            "user_access",
+            PropertyValue::TextList(grants(&project.users)),
+        ),
+        property(
+            "group_access",
+            PropertyValue::TextList(grants(&project.groups)),
+        ),
+        property("schedules", PropertyValue::TextList(schedule_details)),
+        property("last_run_status", text(last_run.status.as_deref())),
+        property(
+            "last_run_at",
+            last_run
+                .at
+                .map_or(PropertyValue::Null, PropertyValue::Timestamp),
+        ),
+        property(
+            "last_run_duration_seconds",
+            last_run.duration_seconds.into(),
+        ),
     ];
 
-    Some(Resource {
-        uri: context.project_uri(id),
-        resource_type: resource_type.to_owned(),
-        name,
-        parent_uri: Some(context.workspace_uri.clone()),
-        native_id: Some(id.to_owned()),
-        properties,
-    })
+    let mut resource = Resource::new(context.project_uri(id), resource_type, name)
+        .parent(&context.workspace_uri)
+        .native_id(id);
+    resource.properties = properties;
+    resource
 }
 
 /// The workspace resource, which parents every project; `project_count` is the number of
@@ -233,48 +231,22 @@ pub fn workspace_resource(context: &MappingContext, project_count: u64) -> Resou
         .iter()
         .map(|id| format!("{}/{id}", context.app_origin))
         .collect();
-    Resource {
-        uri: context.workspace_uri.clone(),
-        resource_type: WORKSPACE_TYPE.to_owned(),
-        name: context.workspace_name.clone(),
-        parent_uri: None,
-        native_id: context.workspace_id.clone(),
-        properties: vec![
-            property("name", PropertyValue::Text(context.workspace_name.clone())),
-            property("native_id", text(context.workspace_id.as_deref())),
-            property(
-                "project_count",
-                PropertyValue::Integer(i64::try_from(project_count).unwrap_or(i64::MAX)),
-            ),
-            property("external_links", PropertyValue::TextList(external_links)),
-        ],
-    }
-}
-
-/// Reads a project's timestamps, noting the ones that do not parse.
-struct Timestamps<'a> {
-    id: &'a str,
-    warnings: &'a mut Vec<String>,
-}
-
-impl Timestamps<'_> {
-    /// The property value of `raw`, and the instant when it parsed.
-    fn read(&mut self, property: &str, raw: Option<&str>) -> (PropertyValue, Option<i64>) {
-        let Some(raw) = raw else {
-            return (PropertyValue::Null, None);
-        };
-        match parse_rfc3339(raw) {
-            Some(at) => (PropertyValue::Timestamp(at), Some(at)),
-            None => {
-                self.warnings.push(format!(
-                    "Hex project {}: {property} `{raw}` is not an RFC 3339 timestamp; \
-                     recorded as null",
-                    self.id
-                ));
-                (PropertyValue::Null, None)
-            }
-        }
-    }
+    let mut resource = Resource::new(
+        &context.workspace_uri,
+        WORKSPACE_TYPE,
+        &context.workspace_name,
+    );
+    resource.native_id = context.workspace_id.clone();
+    resource.properties = vec![
+        property("name", PropertyValue::Text(context.workspace_name.clone())),
+        property("native_id", text(context.workspace_id.as_deref())),
+        property(
+            "project_count",
+            PropertyValue::Integer(i64::try_from(project_count).unwrap_or(i64::MAX)),
+        ),
+        property("external_links", PropertyValue::TextList(external_links)),
+    ];
+    resource
 }
 
 fn property(name: &str, value: PropertyValue) -> Property {
@@ -290,25 +262,21 @@ fn text(value: Option<&str>) -> PropertyValue {
     })
 }
 
-fn boolean(value: Option<bool>) -> PropertyValue {
-    value.map_or(PropertyValue::Null, PropertyValue::Boolean)
+fn stamp(value: Stamp) -> PropertyValue {
+    value
+        .at()
+        .map_or(PropertyValue::Null, PropertyValue::Timestamp)
 }
 
-fn count(value: Option<&serde_json::Number>) -> PropertyValue {
-    let integer = value.and_then(|number| {
-        number.as_i64().or_else(|| {
-            number
-                .as_f64()
-                .filter(|f| f.is_finite())
-                // Saturating: a count beyond i64 is not worth failing a run over.
-                .map(|f| f.round() as i64)
+/// Grants as `who: ACCESS` (just `who` when Hex gives no level).
+fn grants(grants: &[Grant]) -> Vec<String> {
+    grants
+        .iter()
+        .map(|grant| match &grant.access {
+            Some(access) => format!("{}: {access}", grant.who),
+            None => grant.who.clone(),
         })
-    });
-    integer.map_or(PropertyValue::Null, PropertyValue::Integer)
-}
-
-fn email<'p>(user: Option<&'p User<'_>>) -> Option<&'p str> {
-    user?.email.as_deref().filter(|email| !email.is_empty())
+        .collect()
 }
 
 /// The values in order, each kept at its first occurrence.
@@ -323,7 +291,7 @@ fn distinct(values: impl Iterator<Item = String>) -> Vec<String> {
 }
 
 /// Like [`distinct`], but `A@x.com` and `a@x.com` are one address (emails are compared without
-/// case in practice); the first spelling wins.
+/// case in practice); the first spelling wins, as Hex wrote it.
 fn distinct_case_insensitive<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for value in values {
@@ -337,16 +305,76 @@ fn distinct_case_insensitive<'a>(values: impl Iterator<Item = &'a str>) -> Vec<S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{entries, full_project_json, project};
+    use euno_connector_sdk::types::{ConfigEntry, Relations, SettingValue};
     use serde_json::json;
+
+    /// A project from its JSON, and the warnings reading it gave.
+    fn read(json: &serde_json::Value) -> (Project, Vec<String>) {
+        let mut warnings = Vec::new();
+        let project = Project::read(json, &mut warnings).expect("an id");
+        (project, warnings)
+    }
+
+    /// A project from its JSON.
+    fn project(json: serde_json::Value) -> Project {
+        read(&json).0
+    }
+
+    /// A project with every field the connector reads, set.
+    fn full_project_json() -> serde_json::Value {
+        json!({
+            "id": "0B7E3D4A-AAAA-4BBB-8CCC-0123456789AB",
+            "title": "Revenue Dashboard",
+            "description": "Weekly revenue by region",
+            "type": "PROJECT",
+            "creator": {"email": "creator@acme.com"},
+            "owner": {"email": "owner@acme.com"},
+            "status": {"name": "Published"},
+            "categories": [{"name": "Finance", "description": "Money"}, {"name": "Sales"}],
+            "reviews": {"required": true},
+            "analytics": {
+                "appViews": {"allTime": 1234, "lastSevenDays": 7, "lastFourteenDays": 14, "lastThirtyDays": 30},
+                "lastViewedAt": "2024-08-30T12:00:00Z",
+                "publishedResultsUpdatedAt": "2024-08-22T08:00:00+02:00"
+            },
+            "createdAt": "2024-01-02T03:04:05.678Z",
+            "lastEditedAt": "2024-08-21T17:16:09.567Z",
+            "lastPublishedAt": "2024-08-20T10:00:00Z",
+            "archivedAt": null,
+            "trashedAt": null,
+            "schedules": [
+                {"cadence": "HOURLY", "enabled": true, "hourly": {"minute": 5}},
+                {"cadence": "DAILY", "enabled": false},
+                {"cadence": "HOURLY", "enabled": false}
+            ],
+            "sharing": {
+                "users": [{"user": {"email": "someone@acme.com"}, "access": "CAN_EDIT"}],
+                "collections": [
+                    {"collection": {"name": "Exec"}, "access": "CAN_VIEW"},
+                    {"collection": {"name": "Finance"}, "access": "CAN_VIEW"}
+                ],
+                "groups": [],
+                "workspace": {"access": "CAN_VIEW"},
+                "publicWeb": {"access": "NONE"},
+                "support": {"access": "NONE"}
+            }
+        })
+    }
 
     const DAY_MS: i64 = 86_400_000;
     /// 2024-09-01T00:00:00Z.
     const STARTED_AT: i64 = 1_725_148_800_000;
 
     fn context(settings: &[(&str, &str)]) -> MappingContext {
-        let config = HexConfig::parse(&entries(settings)).expect("valid config");
-        MappingContext::new(&config, STARTED_AT)
+        let entries = settings
+            .iter()
+            .map(|(name, value)| ConfigEntry {
+                name: (*name).to_owned(),
+                value: SettingValue::Text((*value).to_owned()),
+            })
+            .collect();
+        let config = Config::new(entries, &crate::Hex::spec());
+        MappingContext::new(&Settings::read(&config).expect("valid config"), STARTED_AT)
     }
 
     fn value<'r>(resource: &'r Resource, name: &str) -> &'r PropertyValue {
@@ -370,17 +398,16 @@ mod tests {
         PropertyValue::Text(text.to_owned())
     }
 
-    fn map(project: &Project, context: &MappingContext) -> (Resource, Vec<String>) {
-        let mut warnings = Vec::new();
-        let resource = map_project(project, context, &mut warnings).expect("has an id");
-        (resource, warnings)
+    fn map(project: &Project, context: &MappingContext) -> Resource {
+        map_project(project, context, None)
     }
 
     #[test]
     fn a_full_project_maps_every_property() {
         let context = context(&[("workspace_id", "WS-1"), ("workspace_name", "Acme")]);
-        let (resource, warnings) = map(&project(full_project_json()), &context);
+        let (full, warnings) = read(&full_project_json());
         assert!(warnings.is_empty(), "{warnings:?}");
+        let resource = map(&full, &context);
         assert_eq!(
             resource.uri,
             "hex.ws-1.0b7e3d4a-aaaa-4bbb-8ccc-0123456789ab"
@@ -435,6 +462,24 @@ mod tests {
                 "external_links",
                 texts(&["https://app.hex.tech/WS-1/app/0B7E3D4A-AAAA-4BBB-8CCC-0123456789AB"]),
             ),
+            ("category_descriptions", texts(&["Finance: Money"])),
+            (
+                "collection_access",
+                texts(&["Exec: CAN_VIEW", "Finance: CAN_VIEW"]),
+            ),
+            ("user_access", texts(&["someone@acme.com: CAN_EDIT"])),
+            ("group_access", texts(&[])),
+            (
+                "schedules",
+                texts(&[
+                    "HOURLY at minute 5",
+                    "DAILY (disabled)",
+                    "HOURLY (disabled)",
+                ]),
+            ),
+            ("last_run_status", PropertyValue::Null),
+            ("last_run_at", PropertyValue::Null),
+            ("last_run_duration_seconds", PropertyValue::Null),
         ];
         let names: Vec<&str> = resource
             .properties
@@ -466,8 +511,9 @@ mod tests {
                 "sharing": {"collections": null, "workspace": null, "publicWeb": {"access": null}}
             }),
         ] {
-            let (resource, warnings) = map(&project(json.clone()), &context);
-            assert!(warnings.is_empty());
+            let (project, warnings) = read(&json);
+            assert!(warnings.is_empty(), "{warnings:?}");
+            let resource = map(&project, &context);
             assert_eq!(resource.uri, "hex.hex_workspace.p1");
             assert_eq!(resource.name, "p1", "the id stands in for a missing title");
             assert_eq!(resource.resource_type, "hex_project");
@@ -492,6 +538,9 @@ mod tests {
                 "has_enabled_schedule",
                 "workspace_access",
                 "public_web_access",
+                "last_run_status",
+                "last_run_at",
+                "last_run_duration_seconds",
             ] {
                 assert_eq!(
                     value(&resource, name),
@@ -506,6 +555,11 @@ mod tests {
                 "tags",
                 "schedule_cadences",
                 "external_links",
+                "category_descriptions",
+                "collection_access",
+                "user_access",
+                "group_access",
+                "schedules",
             ] {
                 assert_eq!(value(&resource, name), &texts(&[]), "{name} in {json}");
             }
@@ -518,32 +572,26 @@ mod tests {
     }
 
     #[test]
-    fn a_project_without_an_id_is_skipped() {
-        let mut warnings = Vec::new();
-        let context = context(&[]);
-        assert_eq!(
-            map_project(&project(json!({"title": "x"})), &context, &mut warnings),
-            None
-        );
-        assert_eq!(
-            map_project(&project(json!({"id": ""})), &context, &mut warnings),
-            None
-        );
-    }
-
-    #[test]
     fn components_are_typed_hex_component() {
-        let (resource, _) = map(
+        let resource = map(
             &project(json!({"id": "c1", "title": "Shared Filters", "type": "COMPONENT"})),
             &context(&[]),
         );
         assert_eq!(resource.resource_type, "hex_component");
         assert_eq!(value(&resource, "project_type"), &text_value("COMPONENT"));
-        let (resource, _) = map(
+        let resource = map(
             &project(json!({"id": "p", "type": "PROJECT"})),
             &context(&[]),
         );
         assert_eq!(resource.resource_type, "hex_project");
+        // Hex's enum is upper case, and so is its `includeComponents` filter: a lower-case
+        // `component` is listed like any project, and is one.
+        let resource = map(
+            &project(json!({"id": "c2", "type": "component"})),
+            &context(&[]),
+        );
+        assert_eq!(resource.resource_type, "hex_project");
+        assert_eq!(value(&resource, "project_type"), &text_value("component"));
     }
 
     #[test]
@@ -552,7 +600,7 @@ mod tests {
         let draft = project(json!({"id": "P2"}));
         let with_id = context(&[("workspace_id", "ws")]);
         let link = |project: &Project, context: &MappingContext| {
-            value(&map(project, context).0, "external_links").clone()
+            value(&map(project, context), "external_links").clone()
         };
         assert_eq!(
             link(&published, &with_id),
@@ -563,6 +611,11 @@ mod tests {
             texts(&["https://app.hex.tech/ws/hex/P2"])
         );
         assert_eq!(link(&published, &context(&[])), texts(&[]));
+        // Hex's spelling of the id, a space included (the URI escapes it; the link does not).
+        assert_eq!(
+            link(&project(json!({"id": "a b"})), &with_id),
+            texts(&["https://app.hex.tech/ws/hex/a b"])
+        );
         for base in [
             "https://hex.acme.com/api/v1/",
             "https://hex.acme.com/api/v1",
@@ -580,12 +633,12 @@ mod tests {
     #[test]
     fn uris_are_lowercase_and_keyed_by_workspace_id_else_name() {
         let p = project(json!({"id": "AbC"}));
-        let (resource, _) = map(&p, &context(&[("workspace_name", "Acme Co")]));
+        let resource = map(&p, &context(&[("workspace_name", "Acme Co")]));
         // The host refuses a URI with a space, so the name's space is encoded (found by fuzzing:
         // "hex.acme co.abc" failed every run of such a workspace).
         assert_eq!(resource.uri, "hex.acme%20co.abc");
         assert_eq!(resource.parent_uri.as_deref(), Some("hex.acme%20co"));
-        let (resource, _) = map(
+        let resource = map(
             &p,
             &context(&[("workspace_name", "Acme"), ("workspace_id", "W9")]),
         );
@@ -596,7 +649,7 @@ mod tests {
     fn activity_status_uses_the_run_start_and_its_boundaries() {
         let context = context(&[]);
         let status = |json: serde_json::Value| {
-            let (resource, _) = map(&project(json), &context);
+            let resource = map(&project(json), &context);
             value(&resource, "activity_status").clone()
         };
         let boundary = "2024-08-02T00:00:00Z"; // exactly 30 days before the start
@@ -639,28 +692,52 @@ mod tests {
 
     #[test]
     fn bad_timestamps_become_null_with_a_warning() {
-        let (resource, warnings) = map(
-            &project(json!({"id": "p1", "createdAt": "last tuesday",
-                            "lastEditedAt": "2024-08-21T17:16:09.567Z"})),
-            &context(&[]),
-        );
+        let (project, warnings) = read(&json!({
+            "id": "p1", "createdAt": "last tuesday", "lastEditedAt": "2024-08-21T17:16:09.567Z",
+            "archivedAt": "someday"
+        }));
+        let resource = map(&project, &context(&[]));
         assert_eq!(value(&resource, "created_at"), &PropertyValue::Null);
         assert_eq!(
             value(&resource, "updated_at"),
             &ts("2024-08-21T17:16:09.567Z")
         );
+        // Hex archived it, even if it cannot say when in a form the connector reads.
+        assert_eq!(value(&resource, "archived_at"), &PropertyValue::Null);
+        assert_eq!(value(&resource, "activity_status"), &text_value("archived"));
         assert_eq!(
             warnings,
             [
-                "Hex project p1: created_at `last tuesday` is not an RFC 3339 timestamp; \
-              recorded as null"
+                "Hex project p1: `createdAt` is \"last tuesday\", not an RFC 3339 timestamp; \
+                 recorded as null",
+                "Hex project p1: `archivedAt` is \"someday\", not an RFC 3339 timestamp; \
+                 recorded as null"
             ]
         );
     }
 
     #[test]
+    fn the_last_run_is_three_properties() {
+        let run = LastRun {
+            status: Some("ERRORED".to_owned()),
+            at: Some(1_700_000_000_000),
+            duration_seconds: Some(42),
+        };
+        let resource = map_project(&project(json!({"id": "p"})), &context(&[]), Some(&run));
+        assert_eq!(value(&resource, "last_run_status"), &text_value("ERRORED"));
+        assert_eq!(
+            value(&resource, "last_run_at"),
+            &PropertyValue::Timestamp(1_700_000_000_000)
+        );
+        assert_eq!(
+            value(&resource, "last_run_duration_seconds"),
+            &PropertyValue::Integer(42)
+        );
+    }
+
+    #[test]
     fn owners_and_tags_are_distinct_in_order() {
-        let (resource, _) = map(
+        let resource = map(
             &project(json!({
                 "id": "p", "owner": {"email": "Same@acme.com"}, "creator": {"email": "same@acme.com"},
                 "categories": [{"name": "B"}, {"name": "A"}, {"name": null}],
@@ -706,6 +783,7 @@ mod tests {
                     property("project_count", PropertyValue::Integer(42)),
                     property("external_links", texts(&["https://app.hex.tech/WS-1"])),
                 ],
+                relations: Relations::Set(Vec::new()),
             }
         );
         let without_id = workspace_resource(&context(&[]), 0);

@@ -175,25 +175,13 @@ async fn main() -> anyhow::Result<()> {
     };
     let simulator = Simulator::new(config)?;
 
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", cli.port))
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on 127.0.0.1:{}; is the port taken?",
-                cli.port
-            )
-        })?;
-    let addr = listener
-        .local_addr()
-        .context("cannot read the listening address")?;
-    let mut stdout = std::io::stdout().lock();
-    writeln!(
-        stdout,
-        "hex-sim listening on http://{addr}/api/v1 ({} projects)",
-        simulator.project_count()
-    )?;
-    stdout.flush()?;
-    drop(stdout);
+    let listener = listen(cli.port, |addr| {
+        format!(
+            "hex-sim listening on http://{addr}/api/v1 ({} projects)",
+            simulator.project_count()
+        )
+    })
+    .await?;
 
     simulator
         .serve(listener, async {
@@ -217,25 +205,13 @@ async fn serve_minidash(args: MinidashArgs) -> anyhow::Result<()> {
             server_errors: args.server_errors,
         },
     })?;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on 127.0.0.1:{}; is the port taken?",
-                args.port
-            )
-        })?;
-    let addr = listener
-        .local_addr()
-        .context("cannot read the listening address")?;
     let (datasets, dashboards) = server.counts();
-    let mut stdout = std::io::stdout().lock();
-    writeln!(
-        stdout,
-        "hex-sim listening on http://{addr}/api (Minidash: {datasets} datasets, {dashboards} dashboards)"
-    )?;
-    stdout.flush()?;
-    drop(stdout);
+    let listener = listen(args.port, |addr| {
+        format!(
+            "hex-sim listening on http://{addr}/api (Minidash: {datasets} datasets, {dashboards} dashboards)"
+        )
+    })
+    .await?;
 
     server
         .serve(listener, async {
@@ -243,4 +219,22 @@ async fn serve_minidash(args: MinidashArgs) -> anyhow::Result<()> {
         })
         .await?;
     Ok(())
+}
+
+/// Listens on loopback `port` (0: any free port) and prints `announce(address)` as the first line
+/// of stdout, flushed, which is how callers learn where the simulator is.
+async fn listen(
+    port: u16,
+    announce: impl FnOnce(std::net::SocketAddr) -> String,
+) -> anyhow::Result<tokio::net::TcpListener> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port}; is the port taken?"))?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", announce(addr))?;
+    stdout.flush()?;
+    Ok(listener)
 }

@@ -52,8 +52,11 @@ fn spec() -> ConnectorSpec {
             ),
         ],
         resource_types: vec!["hex_project".to_owned()],
+        external_namespaces: vec![],
         base_url_field: Some("base_url".to_owned()),
-        bearer_credential_field: Some("api_token".to_owned()),
+        credential: Some(crate::contract::CredentialScheme::Bearer(
+            "api_token".to_owned(),
+        )),
     }
 }
 
@@ -261,20 +264,25 @@ fn resolves_consistently(text: &str, env: Option<String>) -> Result<(), TestCase
                 "{} reached the connector",
                 entry.name
             );
-            if let Some(bearer) = &resolved.bearer {
-                let bearer = bearer.expose();
+            if let Some(credential) = &resolved.credential {
+                let bearer = credential.secrets()[0].expose();
+                let value = entry.value.to_string();
                 prop_assert!(
-                    entry.value != bearer
+                    value != bearer
                         && (bearer.len() < crate::sandbox::egress::MIN_MASKED_SECRET_BYTES
-                            || !entry.value.contains(bearer)),
+                            || !value.contains(bearer)),
                     "{} carries the credential",
                     entry.name
                 );
             }
         }
-        if let Some(bearer) = &resolved.bearer {
+        if let Some(credential) = &resolved.credential {
             prop_assert!(
-                http::HeaderValue::from_str(&format!("Bearer {}", bearer.expose())).is_ok(),
+                http::HeaderValue::from_str(&format!(
+                    "Bearer {}",
+                    credential.secrets()[0].expose()
+                ))
+                .is_ok(),
                 "a bearer that cannot be a header was accepted"
             );
         }

@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod conformance;
 pub mod connectors;
 pub mod contract;
 pub mod dirscan;

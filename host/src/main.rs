@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         Outcome::Config(message)
         | Outcome::RunFailed(message)
         | Outcome::CleanupRefused(message)
+        | Outcome::Nonconforming(message)
         | Outcome::Internal(message) => report(message),
     }
     ExitCode::from(outcome.exit_code())

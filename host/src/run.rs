@@ -13,7 +13,6 @@
 //! `status` show what the connector had to say after its log has scrolled away.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,11 +22,13 @@ use tracing::Instrument;
 
 use crate::connectors;
 use crate::contract::{
-    ConnectorError, LogLevel, Property, PropertyValue, Resource, RunContext, WaitReason,
+    ConnectorError, LogLevel, Property, PropertyValue, Relations, RequestCount, Resource,
+    RunContext, WaitReason,
 };
 use crate::inventory::{
-    ConnectorIdentity, HEARTBEAT_INTERVAL, Inventory, InventoryError, NewResource, PropertiesJson,
-    RunId, RunSummary, format_timestamp,
+    ConnectorIdentity, Database, DroppedRelations, HEARTBEAT_INTERVAL, Inventory, InventoryError,
+    Lease, NewResource, PropertiesJson, RelationsUpdate, RunId, RunSummary, StoredRelation,
+    format_timestamp,
 };
 use crate::sandbox::{
     CallError, Connector, EgressPolicy, EmitError, Observer, Runtime, Sandbox, Traffic,
@@ -49,7 +50,7 @@ pub const MAX_RUN_WARNINGS: usize = 100;
 const MAX_WARNING_BYTES: usize = 2048;
 
 /// How a run should behave.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// Compute and report the changes and the cleanup without writing them.
     pub dry_run: bool,
@@ -57,6 +58,11 @@ pub struct RunOptions {
     pub scheduled_slot: Option<Timestamp>,
     /// Turn the cleanup's removal guard off for this run (`run --allow-mass-removal`).
     pub allow_mass_removal: bool,
+    /// Hand the connector no checkpoint, so that it fetches everything (`run --full`).
+    pub full: bool,
+    /// The lease this worker holds on the slot, and for how long a renewal keeps it: the run
+    /// renews it at a third of that, and commits only while it still holds it.
+    pub lease: Option<(Lease, std::time::Duration)>,
 }
 
 /// What a run tells its caller while it goes. Called from the sandbox's threads, so shared.
@@ -117,6 +123,12 @@ pub struct RunReport {
     pub emitted: u64,
     /// HTTP requests the connector reported making.
     pub requests: u32,
+    /// The same by kind, as the connector reported them (may be empty).
+    pub request_counts: Vec<RequestCount>,
+    /// The size of the checkpoint the run was handed, if it was handed one.
+    pub checkpoint_received: Option<usize>,
+    /// The size of the checkpoint the run saved for the next one, if it saved one.
+    pub checkpoint_saved: Option<usize>,
     /// Resources emitted, by type.
     pub by_type: BTreeMap<String, u64>,
     /// Wall time of the discovery, merge included.
@@ -147,8 +159,8 @@ impl Warnings {
     }
 
     /// The list recorded with the run.
-    fn into_list(self) -> Vec<String> {
-        let mut list = self.kept;
+    fn list(&self) -> Vec<String> {
+        let mut list = self.kept.clone();
         match self.more {
             0 => {}
             1 => list.push("1 more warning".to_owned()),
@@ -235,19 +247,19 @@ pub fn sandbox_for(file: &SourceFile, source: &ResolvedSource) -> Sandbox {
     Sandbox {
         policy: EgressPolicy::new(
             source.allowed.clone(),
-            source.bearer.clone(),
+            source.credential.clone(),
             file.limits.request_timeout,
         ),
         limits: file.limits,
     }
 }
 
-/// Runs a discovery of `file` with `connector` and records it in the inventory at `db_path`.
+/// Runs a discovery of `file` with `connector` and records it in the inventory `db`.
 /// Progress goes to `events`. When `cancel` turns true the connector is stopped and the run
 /// recorded as cancelled.
 pub async fn run_source(
     runtime: &Runtime,
-    db_path: &Path,
+    db: &Database,
     file: &SourceFile,
     connector: &Connector,
     options: RunOptions,
@@ -260,20 +272,29 @@ pub async fn run_source(
         source_name: name.clone(),
         error,
     };
-    let mut inventory = Inventory::open(db_path).map_err(inventory_error)?;
+    let mut inventory = Inventory::open(db).map_err(inventory_error)?;
     let identity = connectors::identity(connector);
     let started_at = Timestamp::now();
     let clock = std::time::Instant::now();
-    let run = inventory
-        .begin_run(&source.name, &identity, started_at)
-        .map_err(|error| match error {
-            InventoryError::RunInProgress { .. } => RunError::Busy(error),
-            error => inventory_error(error),
-        })?;
+    let begun = match &options.lease {
+        Some((lease, _)) => inventory.begin_leased_run(&identity, started_at, lease),
+        None => inventory.begin_run(&source.name, &identity, started_at),
+    };
+    let run = begun.map_err(|error| match error {
+        InventoryError::RunInProgress { .. } | InventoryError::LeaseLost { .. } => {
+            RunError::Busy(error)
+        }
+        error => inventory_error(error),
+    })?;
     // Kept until the run is recorded as finished, whichever way: then it stops.
+    let interval = match &options.lease {
+        Some((_, duration)) => HEARTBEAT_INTERVAL.min(*duration / 3),
+        None => HEARTBEAT_INTERVAL,
+    };
+    let lease = options.lease.as_ref().map(|(lease, _)| lease.clone());
     let _heartbeat = inventory
         .run_token(run)
-        .map(|token| spawn_heartbeat(db_path.to_owned(), run, token, HEARTBEAT_INTERVAL));
+        .map(|token| spawn_heartbeat(db.clone(), run, token, interval, lease));
     if let Some(slot) = options.scheduled_slot {
         inventory
             .set_scheduled_slot(run, slot)
@@ -286,14 +307,30 @@ pub async fn run_source(
         .record_schedule(run, &schedule)
         .map_err(inventory_error)?;
 
+    // What the source's last successful run left for this one. A checkpoint is the connector's
+    // own bytes: only the connector (by id) that saved it receives it.
+    let checkpoint = if options.full {
+        None
+    } else {
+        inventory
+            .checkpoint(&source.name, &identity.id)
+            .map_err(inventory_error)?
+    };
+    let checkpoint_received = checkpoint.as_ref().map(Vec::len);
+    let last_success_at = inventory
+        .last_success_at(&source.name)
+        .map_err(inventory_error)?;
+
     let (sender, receiver) = sync_channel(QUEUED_BATCHES);
-    let writer = spawn_writer(db_path.to_owned(), run, receiver);
+    let writer = spawn_writer(db.clone(), run, receiver);
     let by_type = Arc::new(Mutex::new(BTreeMap::new()));
     let warnings = Arc::new(Mutex::new(Warnings::default()));
+    let saved_checkpoint = Arc::new(Mutex::new(None));
     let observer = RunObserver {
         source: source.name.clone(),
         by_type: Arc::clone(&by_type),
         warnings: Arc::clone(&warnings),
+        checkpoint: Arc::clone(&saved_checkpoint),
         sender,
         events: Arc::clone(&events),
     };
@@ -301,6 +338,8 @@ pub async fn run_source(
         run_id: run.0.to_string(),
         source_name: source.name.clone(),
         started_at: started_at.as_millisecond(),
+        checkpoint,
+        last_success_at: last_success_at.map(Timestamp::as_millisecond),
     };
     let span = tracing::info_span!("run", source = %source.name, run = run.0);
     let discover = runtime
@@ -326,15 +365,15 @@ pub async fn run_source(
     let staged = writer.join().unwrap_or(Err(RunFailure::WriterPanicked));
     tracing::debug!(source = %name, elapsed = ?clock.elapsed(), "the writer has staged everything");
     events.discovered(&source.name);
-    let warnings = std::mem::take(
+    let mut warnings = std::mem::take(
         &mut *warnings
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner),
-    )
-    .into_list();
-    if !warnings.is_empty() {
+    );
+    let warning_list = warnings.list();
+    if !warning_list.is_empty() {
         inventory
-            .record_warnings(run, &warnings)
+            .record_warnings(run, &warning_list)
             .map_err(inventory_error)?;
     }
 
@@ -346,6 +385,23 @@ pub async fn run_source(
             emitted: count,
         }),
         (Ok(summary), Ok(_)) => Ok(summary),
+    };
+    // Staged only for a success: a failed run's staging file is thrown away with it.
+    let checkpoint = saved_checkpoint
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    let checkpoint_saved = checkpoint.as_ref().map(Vec::len);
+    let failure = match failure {
+        Ok(summary) => inventory
+            .stage_end(
+                run,
+                checkpoint.as_deref(),
+                &connector.spec.external_namespaces,
+            )
+            .map(|()| summary)
+            .map_err(RunFailure::Storing),
+        Err(failure) => Err(failure),
     };
     let discovered = match failure {
         Ok(discovered) => discovered,
@@ -394,11 +450,21 @@ pub async fn run_source(
             });
         }
     };
+    if let Some(line) = dropped_warning(&summary.dropped_relations) {
+        warnings.push(&line);
+        inventory
+            .record_warnings(run, &warnings.list())
+            .map_err(inventory_error)?;
+    }
+    let warnings = warnings.list();
     Ok(RunReport {
         source: source.name,
         connector: identity,
         emitted: discovered.emitted,
         requests: discovered.requests,
+        request_counts: discovered.request_counts,
+        checkpoint_received,
+        checkpoint_saved,
         by_type: std::mem::take(
             &mut by_type
                 .lock()
@@ -411,20 +477,51 @@ pub async fn run_source(
     })
 }
 
-/// Keeps `run`'s heartbeat fresh, every `interval`, from a thread and connection of its own (the
-/// connector may stay silent for long, waiting on a slow page, while its run is alive), until the
-/// returned sender is dropped.
+/// The run's warning about the relations its merge dropped, if it dropped any.
+fn dropped_warning(dropped: &DroppedRelations) -> Option<String> {
+    let total = dropped.bad_kind + dropped.unknown_target;
+    if total == 0 {
+        return None;
+    }
+    let mut why = Vec::new();
+    if dropped.unknown_target > 0 {
+        why.push(format!(
+            "{} whose target is neither a resource of this run nor in an external namespace",
+            dropped.unknown_target
+        ));
+    }
+    if dropped.bad_kind > 0 {
+        why.push(format!(
+            "{} whose kind is not lowercase letters, digits and `-`",
+            dropped.bad_kind
+        ));
+    }
+    Some(
+        inert(&format!(
+            "the host dropped {total} relation{} the connector emitted: {} (e.g. {})",
+            if total == 1 { "" } else { "s" },
+            why.join("; "),
+            dropped.examples.join(", ")
+        ))
+        .into_owned(),
+    )
+}
+
+/// Keeps `run`'s heartbeat (and `lease`'s, if it holds one) fresh, every `interval`, from a
+/// thread and connection of its own (the connector may stay silent for long, waiting on a slow
+/// page, while its run is alive), until the returned sender is dropped.
 fn spawn_heartbeat(
-    db_path: PathBuf,
+    db: Database,
     run: RunId,
     token: String,
     interval: std::time::Duration,
+    lease: Option<Lease>,
 ) -> std::sync::mpsc::Sender<()> {
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     std::thread::Builder::new()
         .name("euno-heartbeat".to_owned())
         .spawn(move || {
-            let inventory = match Inventory::open(&db_path) {
+            let inventory = match Inventory::open(&db) {
                 Ok(inventory) => inventory,
                 Err(error) => {
                     tracing::warn!(run = run.0, "cannot keep the run's heartbeat: {error}");
@@ -432,6 +529,23 @@ fn spawn_heartbeat(
                 }
             };
             while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                if let Some(lease) = &lease {
+                    match inventory.heartbeat_lease(lease) {
+                        Ok(true) => {}
+                        // Taken over: the run can no longer commit, and says so when it tries.
+                        Ok(false) => {
+                            tracing::warn!(
+                                run = run.0,
+                                source = %lease.source,
+                                "the run's lease was taken over by another worker"
+                            );
+                            return;
+                        }
+                        Err(error) => {
+                            tracing::debug!(run = run.0, "could not renew the lease: {error}");
+                        }
+                    }
+                }
                 match inventory.heartbeat(run, &token, Timestamp::now()) {
                     Ok(true) => {}
                     // It ended, or another process took it for abandoned: then finishing it
@@ -452,14 +566,14 @@ fn spawn_heartbeat(
 /// neither SQLite nor the conversion holds up the connector's thread. Returns how many resources
 /// it staged.
 fn spawn_writer(
-    db_path: PathBuf,
+    db: Database,
     run: RunId,
     batches: Receiver<Vec<Resource>>,
 ) -> std::thread::JoinHandle<Result<u64, RunFailure>> {
     std::thread::Builder::new()
         .name("euno-writer".to_owned())
         .spawn(move || {
-            let inventory = Inventory::open(&db_path).map_err(RunFailure::Storing)?;
+            let inventory = Inventory::open(&db).map_err(RunFailure::Storing)?;
             let mut staged = 0u64;
             while let Ok(batch) = batches.recv() {
                 let mut resources: Vec<NewResource> =
@@ -486,6 +600,8 @@ struct RunObserver {
     source: String,
     by_type: Arc<Mutex<BTreeMap<String, u64>>>,
     warnings: Arc<Mutex<Warnings>>,
+    /// The checkpoint the connector saved last, stored only if the run succeeds.
+    checkpoint: Arc<Mutex<Option<Vec<u8>>>>,
     sender: SyncSender<Vec<Resource>>,
     events: Arc<dyn RunEvents>,
 }
@@ -525,11 +641,24 @@ impl Observer for RunObserver {
         self.events.progress(&self.source, done, total);
     }
 
+    /// A 0.2 connector says it waits (`host.waiting`): told as the host's own sightings are.
+    fn waiting(&mut self, reason: WaitReason, duration_ms: u64) {
+        self.events
+            .waiting(&self.source, reason, Duration::from_millis(duration_ms));
+    }
+
     fn traffic(&self) -> Option<Arc<dyn Traffic>> {
         Some(Arc::new(RunTraffic {
             source: self.source.clone(),
             events: Arc::clone(&self.events),
         }))
+    }
+
+    fn checkpoint(&mut self, checkpoint: Vec<u8>) {
+        *self
+            .checkpoint
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(checkpoint);
     }
 }
 
@@ -543,6 +672,17 @@ pub fn to_new_resource(resource: Resource) -> NewResource {
         name: resource.name,
         parent_uri: resource.parent_uri,
         native_id: resource.native_id,
+        relations: match resource.relations {
+            Relations::Set(list) => RelationsUpdate::Set(
+                list.into_iter()
+                    .map(|r| StoredRelation {
+                        kind: r.kind,
+                        target: r.target,
+                    })
+                    .collect(),
+            ),
+            Relations::Unchanged => RelationsUpdate::Unchanged,
+        },
     }
 }
 
@@ -632,8 +772,8 @@ mod tests {
     #[test]
     fn the_heartbeat_keeps_a_run_fresh_until_it_is_stopped() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("inventory.sqlite3");
-        let inventory = Inventory::open(&path).unwrap();
+        let db = Database::Sqlite(dir.path().join("inventory.sqlite3"));
+        let inventory = Inventory::open(&db).unwrap();
         let identity = ConnectorIdentity {
             id: "test".into(),
             version: "0".into(),
@@ -644,10 +784,11 @@ mod tests {
         let heartbeat_at = || inventory.running_run("S").unwrap().unwrap().heartbeat_at;
         assert_eq!(heartbeat_at(), Some(begun));
         let stop = spawn_heartbeat(
-            path.clone(),
+            db.clone(),
             run,
             inventory.run_token(run).unwrap(),
             std::time::Duration::from_millis(10),
+            None,
         );
         // Polled, with a bound so that a broken heartbeat fails instead of hanging.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);

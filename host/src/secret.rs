@@ -28,12 +28,14 @@ impl Secret {
     }
 }
 
-/// [`Secret::redact`] for an optional secret.
-pub fn redact(secret: Option<&Secret>, text: &str) -> String {
-    match secret {
-        Some(secret) => secret.redact(text),
-        None => text.to_owned(),
+/// [`Secret::redact`] for each of `secrets` in turn (the forms of one credential, longest
+/// first, so that none leaves part of a longer one behind).
+pub fn redact(secrets: &[Secret], text: &str) -> String {
+    let mut text = text.to_owned();
+    for secret in secrets {
+        text = secret.redact(&text);
     }
+    text
 }
 
 impl std::fmt::Debug for Secret {
@@ -69,7 +71,12 @@ mod tests {
             secret.redact("Bearer hxtp_live_token, again hxtp_live_token."),
             "Bearer ***, again ***."
         );
-        assert_eq!(super::redact(None, "hxtp_live_token"), "hxtp_live_token");
+        assert_eq!(super::redact(&[], "hxtp_live_token"), "hxtp_live_token");
+        let forms = [secret.clone(), Secret::new("aHh0cF9saXZl".to_owned())];
+        assert_eq!(
+            super::redact(&forms, "Basic aHh0cF9saXZl and hxtp_live_token"),
+            "Basic *** and ***"
+        );
         assert_eq!(Secret::new(String::new()).redact("abc"), "abc");
     }
 }

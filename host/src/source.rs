@@ -14,8 +14,9 @@
 //! ```
 //!
 //! The operator decides what is secret and where requests may go, never the connector. `[secrets]`
-//! never reach the connector, whatever its spec says: a connector may only ask, by name, that one
-//! be sent as its bearer credential. A connector reaches the origins `[network]` grants and those
+//! never reach the connector, whatever its spec says: a connector may only ask, by name, that the
+//! host present one through its credential scheme (bearer, a named header, HTTP basic or a query
+//! parameter; see [`Credential`]). A connector reaches the origins `[network]` grants and those
 //! granted when it was installed, and nothing its spec names. The one exception is the bundled Hex
 //! connector, whose spec is the host's own ([`Trust::Bundled`]): a setting its spec marks secret
 //! is a secret even under `[settings]` (accepted with a note to move it), and the origin of its
@@ -34,9 +35,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::connectors::{BUNDLED_ID, ConnectorRef};
-use crate::contract::{ConfigEntry, ConnectorSpec, FieldKind};
+use crate::contract::{ConfigEntry, ConnectorSpec, CredentialScheme, FieldKind, SettingValue};
 use crate::inventory::{CleanupPolicy, CleanupStrategy, is_removal_ratio};
-use crate::sandbox::egress::{MIN_MASKED_SECRET_BYTES, OriginError};
+use crate::sandbox::egress::{Credential, CredentialError, MIN_MASKED_SECRET_BYTES, OriginError};
 use crate::sandbox::limits::{LimitsError, LimitsTable};
 use crate::sandbox::{Limits, Origin, Trust};
 use crate::secret::Secret;
@@ -103,7 +104,7 @@ pub enum SourceProblem {
     /// A secret the connector never mentions: a typo, and the secret meant is missing.
     #[error(
         "unknown secret `{key}`; the {connector} connector's settings are: {known}{}",
-        bearer.as_ref().map_or(String::new(), |f| format!(" (it asks for `{f}` as its bearer credential)"))
+        credential.as_ref().map_or(String::new(), |f| format!(" (it asks for {f})"))
     )]
     UnknownSecret {
         /// The key, `secrets.<name>`.
@@ -112,8 +113,9 @@ pub enum SourceProblem {
         connector: String,
         /// The settings it has.
         known: String,
-        /// The field it asks for as its bearer credential, if any.
-        bearer: Option<String>,
+        /// What the connector's credential scheme asks for, e.g. "`api_token` as its bearer
+        /// credential", if it has one.
+        credential: Option<String>,
     },
     /// A secret that is not a string.
     #[error("secret `{key}` must be a string, not a {found}")]
@@ -140,9 +142,11 @@ pub enum SourceProblem {
         /// Why it is one.
         why: &'static str,
     },
-    /// A setting that is a table, an array or a date.
-    #[error("setting `{key}` must be a string, number or boolean, not a {found}")]
+    /// A setting that is a table, an array or a date (or, for a list, not an array of strings).
+    #[error("setting `{key}` must be {expected}, not a {found}")]
     SettingType {
+        /// What it must be.
+        expected: &'static str,
         /// The key.
         key: String,
         /// The TOML type written.
@@ -189,6 +193,25 @@ pub enum SourceProblem {
     /// A credential that cannot be sent in an HTTP header.
     #[error(transparent)]
     Bearer(#[from] BearerError),
+    /// A credential the connector's scheme cannot present (its header or parameter name, or
+    /// the secret's characters).
+    #[error("secret `{key}`: {source}")]
+    Credential {
+        /// The key holding the secret, `secrets.<name>`.
+        key: String,
+        /// Why.
+        source: CredentialError,
+    },
+    /// The basic scheme's password is set but its user name is not.
+    #[error(
+        "the connector sends `{password}` with HTTP basic authentication, which needs the user          name `{username}` too: set `settings.{username}` or `secrets.{username}`"
+    )]
+    BasicWithoutUser {
+        /// The user name's setting.
+        username: String,
+        /// The password's secret.
+        password: String,
+    },
 }
 
 /// A `[cleanup]` table that cannot be used.
@@ -275,6 +298,24 @@ pub enum KindError {
         shown: String,
         /// Why.
         source: OriginError,
+    },
+    /// Not one of the field's choices.
+    #[error("setting `{key}` must be one of {choices}, got {shown}")]
+    Choice {
+        /// The key.
+        key: String,
+        /// The value as shown.
+        shown: String,
+        /// The values allowed, quoted and separated by commas.
+        choices: String,
+    },
+    /// Not a list of strings.
+    #[error("setting `{key}` must be a list of strings, got {shown}")]
+    List {
+        /// The key.
+        key: String,
+        /// The value as shown.
+        shown: String,
     },
 }
 
@@ -390,9 +431,9 @@ pub struct ResolvedSource {
     pub config: Vec<ConfigEntry>,
     /// The origins outgoing requests may reach; none means no network at all.
     pub allowed: Vec<Origin>,
-    /// The credential the host adds to requests, when the connector asks for one by name and the
-    /// source has a secret of that name.
-    pub bearer: Option<Secret>,
+    /// The credential the host adds to requests, when the connector's scheme asks for one and
+    /// the source has the secret it names.
+    pub credential: Option<Credential>,
     /// One-line notes for the operator: forms that still work but should change.
     pub notes: Vec<String>,
 }
@@ -449,6 +490,37 @@ impl SourceFile {
         })
     }
 
+    /// The keys that hold a secret value in clear, which a shared inventory must not store: every
+    /// `[secrets]` value that is not wholly one `${VAR}` reference, and for the bundled
+    /// connector a `settings.api_token` likewise (its credential, still accepted there).
+    pub fn literal_secrets(&self) -> Vec<String> {
+        let is_reference = |value: &toml::Value| {
+            value.as_str().is_some_and(|text| {
+                text.strip_prefix("${")
+                    .and_then(|rest| rest.strip_suffix('}'))
+                    .is_some_and(|name| {
+                        !name.is_empty()
+                            && !name.starts_with(|c: char| c.is_ascii_digit())
+                            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    })
+            })
+        };
+        let mut keys: Vec<String> = self
+            .secrets
+            .iter()
+            .filter(|(_, value)| !is_reference(value))
+            .map(|(name, _)| format!("secrets.{name}"))
+            .collect();
+        let bundled = matches!(&self.connector, ConnectorRef::Id(id) if id == BUNDLED_ID);
+        if bundled
+            && let Some(token) = self.settings.get("api_token")
+            && !is_reference(token)
+        {
+            keys.push("settings.api_token".to_owned());
+        }
+        keys
+    }
+
     /// Checks the settings and secrets against `spec` and reads `${VAR}` references through
     /// `env`. The spec's secret flags and base-URL field count only when `trust` is
     /// [`Trust::Bundled`]; otherwise the operator's `[secrets]` and grants alone decide.
@@ -478,7 +550,12 @@ impl SourceFile {
                 }));
             }
         }
-        let bearer_field = spec.bearer_credential_field.as_deref();
+        let scheme = spec.credential.as_ref();
+        // The names the scheme reads a secret from: always secrets, whatever the spec's fields say.
+        let credential_secrets = scheme
+            .map(CredentialScheme::secret_names)
+            .unwrap_or_default();
+        let is_credential = |name: &str| credential_secrets.contains(&name);
         // Each secret with the key it was written under, for messages.
         let mut secrets: BTreeMap<&str, (String, Secret)> = BTreeMap::new();
         for (name, value) in &self.secrets {
@@ -487,12 +564,14 @@ impl SourceFile {
                 return Err(error(SourceProblem::SettingAndSecret(name.clone())));
             }
             // A name the connector never mentions is a typo: the secret meant would be missing.
-            if !spec.fields.iter().any(|f| &f.name == name) && bearer_field != Some(name) {
+            let mentioned = spec.fields.iter().any(|f| &f.name == name)
+                || scheme.is_some_and(|scheme| scheme.names().contains(&name.as_str()));
+            if !mentioned {
                 return Err(error(SourceProblem::UnknownSecret {
                     key,
                     connector: spec.id.clone(),
                     known: known(),
-                    bearer: bearer_field.map(str::to_owned),
+                    credential: scheme.map(asks_for),
                 }));
             }
             let toml::Value::String(written) = value else {
@@ -512,17 +591,19 @@ impl SourceFile {
             let Some(value) = self.settings.get(&field.name) else {
                 continue;
             };
-            let bearer = bearer_field == Some(field.name.as_str());
-            if !(field.secret || bearer) {
+            let credential = is_credential(&field.name);
+            if !(field.secret || credential) {
                 continue;
             }
             let key = format!("settings.{}", field.name);
             // A credential the operator put under [settings]: a component would be handed it.
             if *trust != Trust::Bundled {
-                let why = if field.secret {
-                    "the connector marks it secret"
-                } else {
-                    "the connector asks for it as its bearer credential"
+                let why = match scheme {
+                    _ if field.secret => "the connector marks it secret",
+                    Some(CredentialScheme::Bearer(_)) => {
+                        "the connector asks for it as its bearer credential"
+                    }
+                    _ => "the connector asks for it as its credential",
                 };
                 return Err(error(SourceProblem::CredentialInSettings { key, why }));
             }
@@ -537,25 +618,33 @@ impl SourceFile {
         let mut config = Vec::new();
         for field in &spec.fields {
             if let Some((key, secret)) = secrets.get(field.name.as_str()) {
-                check_kind(key, field.kind, secret.expose(), None).map_err(|e| error(e.into()))?;
+                check_text(key, &field.kind, secret.expose(), None).map_err(|e| error(e.into()))?;
                 continue;
             }
             let key = format!("settings.{}", field.name);
-            let (value, written) = match (self.settings.get(&field.name), &field.default_value) {
+            let value = match (self.settings.get(&field.name), &field.default_value) {
                 (Some(raw), _) => {
-                    let value = setting_text(&key, raw, &env).map_err(&error)?;
-                    if let Some((name, _)) = secrets.iter().find(|(_, (_, s))| carries(&value, s)) {
+                    // Before the kind: a setting carrying a secret is refused as such, whatever
+                    // else is wrong with it.
+                    let texts = raw_texts(&key, raw, &env).map_err(&error)?;
+                    let carried = secrets
+                        .iter()
+                        .find(|(_, (_, s))| texts.iter().any(|text| carries(text, s)));
+                    if let Some((name, _)) = carried {
                         return Err(error(SourceProblem::CarriesSecret {
                             key,
                             secret: (*name).to_owned(),
                         }));
                     }
-                    (value, as_written(raw))
+                    setting_value(&key, &field.kind, raw, &env).map_err(&error)?
                 }
-                (None, Some(default)) if !field.secret => (default.clone(), default.clone()),
+                (None, Some(default)) if !field.secret => {
+                    check_default(&key, &field.kind, default).map_err(|e| error(e.into()))?;
+                    default.clone()
+                }
                 (None, _) if field.required => {
                     let label = field.label.clone();
-                    let problem = if field.secret || bearer_field == Some(field.name.as_str()) {
+                    let problem = if field.secret || is_credential(&field.name) {
                         SourceProblem::MissingSecret {
                             name: field.name.clone(),
                             label,
@@ -567,7 +656,6 @@ impl SourceFile {
                 }
                 (None, _) => continue,
             };
-            check_kind(&key, field.kind, &value, Some(&written)).map_err(|e| error(e.into()))?;
             values.insert(field.name.as_str(), value.clone());
             config.push(ConfigEntry {
                 name: field.name.clone(),
@@ -584,7 +672,7 @@ impl SourceFile {
         match trust {
             Trust::Bundled => {
                 if let Some(field) = &spec.base_url_field
-                    && let Some(url) = values.get(field.as_str())
+                    && let Some(url) = values.get(field.as_str()).and_then(SettingValue::as_text)
                 {
                     grant(Origin::of_url(url).map_err(|source| {
                         error(SourceProblem::BaseUrl {
@@ -598,21 +686,91 @@ impl SourceFile {
                 installed_origins.iter().cloned().for_each(grant);
             }
         }
-        let bearer = match bearer_field.and_then(|field| secrets.get(field)) {
-            Some((key, secret)) => {
-                check_bearer(key, secret).map_err(|e| error(e.into()))?;
-                Some(secret.clone())
-            }
+        let credential = match scheme {
+            Some(scheme) => credential(scheme, &secrets, &values).map_err(&error)?,
             None => None,
         };
         Ok(ResolvedSource {
             name: self.name.clone(),
             config,
             allowed,
-            bearer,
+            credential,
             notes,
         })
     }
+}
+
+/// What a credential scheme asks for, for a message: "`api_token` as its bearer credential".
+fn asks_for(scheme: &CredentialScheme) -> String {
+    match scheme {
+        CredentialScheme::Bearer(name) => format!("`{name}` as its bearer credential"),
+        CredentialScheme::Header { header, secret, .. } => {
+            format!("`{secret}` as its credential, in the `{header}` header")
+        }
+        CredentialScheme::Basic { username, password } => format!(
+            "`{username}` and `{password}` as its credential, with HTTP basic authentication"
+        ),
+        CredentialScheme::Query { parameter, secret } => {
+            format!("`{secret}` as its credential, in the `{parameter}` query parameter")
+        }
+    }
+}
+
+/// The credential `scheme` makes of the source's secrets (and, for basic, its user-name
+/// setting), or none when the source has no value for the secret it names.
+fn credential(
+    scheme: &CredentialScheme,
+    secrets: &BTreeMap<&str, (String, Secret)>,
+    values: &BTreeMap<&str, SettingValue>,
+) -> Result<Option<Credential>, SourceProblem> {
+    let problem = |key: &str| {
+        let key = key.to_owned();
+        move |source| SourceProblem::Credential { key, source }
+    };
+    let made = match scheme {
+        CredentialScheme::Bearer(name) => match secrets.get(name.as_str()) {
+            Some((key, secret)) => {
+                check_bearer(key, secret)?;
+                Credential::bearer(secret).map_err(problem(key))?
+            }
+            None => return Ok(None),
+        },
+        CredentialScheme::Header {
+            header,
+            prefix,
+            secret,
+        } => match secrets.get(secret.as_str()) {
+            Some((key, secret)) => {
+                check_bearer(key, secret)?;
+                Credential::header(header, prefix, secret).map_err(problem(key))?
+            }
+            None => return Ok(None),
+        },
+        CredentialScheme::Basic { username, password } => {
+            let Some((key, secret)) = secrets.get(password.as_str()) else {
+                return Ok(None);
+            };
+            let user = match (
+                secrets.get(username.as_str()),
+                values.get(username.as_str()),
+            ) {
+                (Some((_, user)), _) => user.expose().to_owned(),
+                (None, Some(value)) => value.to_string(),
+                (None, None) => {
+                    return Err(SourceProblem::BasicWithoutUser {
+                        username: username.clone(),
+                        password: password.clone(),
+                    });
+                }
+            };
+            Credential::basic(&user, secret).map_err(problem(key))?
+        }
+        CredentialScheme::Query { parameter, secret } => match secrets.get(secret.as_str()) {
+            Some((key, secret)) => Credential::query(parameter, secret).map_err(problem(key))?,
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(made))
 }
 
 /// Whether a setting's value carries `secret`: equals it, or contains it when the secret is long
@@ -677,8 +835,128 @@ fn setting_text(
         toml::Value::Float(f) => Ok(f.to_string()),
         other => Err(SourceProblem::SettingType {
             key: key.to_owned(),
+            expected: "a string, number or boolean",
             found: other.type_str(),
         }),
+    }
+}
+
+/// Every text a setting holds, `${VAR}` references expanded: a string, each string of a list,
+/// a number or boolean as written.
+fn raw_texts(
+    key: &str,
+    raw: &toml::Value,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Vec<String>, SourceProblem> {
+    Ok(match raw {
+        toml::Value::String(text) => vec![expand_env(key, text, env)?],
+        toml::Value::Array(items) => {
+            let mut texts = Vec::new();
+            for (index, item) in items.iter().enumerate() {
+                if let toml::Value::String(text) = item {
+                    texts.push(expand_env(&format!("{key}[{index}]"), text, env)?);
+                }
+            }
+            texts
+        }
+        toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => {
+            vec![as_written(raw)]
+        }
+        _ => Vec::new(),
+    })
+}
+
+/// A setting as the value the connector receives, read as its field's `kind` says, `${VAR}`
+/// references expanded, and checked against the kind.
+fn setting_value(
+    key: &str,
+    kind: &FieldKind,
+    raw: &toml::Value,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<SettingValue, SourceProblem> {
+    let shown = as_written(raw);
+    let value = match (kind, raw) {
+        (FieldKind::TextList, toml::Value::Array(items)) => {
+            let mut list = Vec::with_capacity(items.len());
+            for (index, item) in items.iter().enumerate() {
+                let toml::Value::String(text) = item else {
+                    return Err(SourceProblem::SettingType {
+                        key: format!("{key}[{index}]"),
+                        expected: "a string",
+                        found: item.type_str(),
+                    });
+                };
+                list.push(expand_env(&format!("{key}[{index}]"), text, env)?);
+            }
+            SettingValue::TextList(list)
+        }
+        (FieldKind::TextList, _) => {
+            return Err(KindError::List {
+                key: key.to_owned(),
+                shown: format!("`{shown}`"),
+            }
+            .into());
+        }
+        (FieldKind::Integer, toml::Value::Integer(i)) => SettingValue::Integer(*i),
+        (FieldKind::Boolean, toml::Value::Boolean(b)) => SettingValue::Boolean(*b),
+        (FieldKind::Integer, _) => {
+            let text = setting_text(key, raw, env)?;
+            match text.trim().parse() {
+                Ok(i) => SettingValue::Integer(i),
+                Err(_) => {
+                    return Err(KindError::Integer {
+                        key: key.to_owned(),
+                        shown: format!("`{shown}`"),
+                    }
+                    .into());
+                }
+            }
+        }
+        (FieldKind::Boolean, _) => match setting_text(key, raw, env)?.as_str() {
+            "true" => SettingValue::Boolean(true),
+            "false" => SettingValue::Boolean(false),
+            _ => {
+                return Err(KindError::Boolean {
+                    key: key.to_owned(),
+                    shown: format!("`{shown}`"),
+                }
+                .into());
+            }
+        },
+        (FieldKind::Text | FieldKind::Url | FieldKind::Choice(_), _) => {
+            let text = setting_text(key, raw, env)?;
+            check_text(key, kind, &text, Some(&shown))?;
+            SettingValue::Text(text)
+        }
+    };
+    Ok(value)
+}
+
+/// Checks the connector's default for a field against the field's kind: a connector whose
+/// default does not fit is refused before it is handed a value it did not expect.
+fn check_default(key: &str, kind: &FieldKind, default: &SettingValue) -> Result<(), KindError> {
+    let shown = default.to_string();
+    let key = key.to_owned();
+    match (kind, default) {
+        (FieldKind::Integer, SettingValue::Integer(_))
+        | (FieldKind::Boolean, SettingValue::Boolean(_))
+        | (FieldKind::TextList, SettingValue::TextList(_)) => Ok(()),
+        (FieldKind::Text | FieldKind::Url | FieldKind::Choice(_), SettingValue::Text(text)) => {
+            check_text(&key, kind, text, Some(&shown))
+        }
+        (FieldKind::Integer, _) => Err(KindError::Integer {
+            key,
+            shown: format!("the connector's default `{shown}`"),
+        }),
+        (FieldKind::Boolean, _) => Err(KindError::Boolean {
+            key,
+            shown: format!("the connector's default `{shown}`"),
+        }),
+        (FieldKind::TextList, _) => Err(KindError::List {
+            key,
+            shown: format!("the connector's default `{shown}`"),
+        }),
+        (_, _) => Err(KindError::Empty { key }),
     }
 }
 
@@ -714,11 +992,11 @@ fn expand_env(
     Ok(out)
 }
 
-/// Checks a value against its field's kind. `shown` is the value as the source file wrote it
-/// (`${VAR}` unexpanded), which is what a message quotes; a secret (`None`) is never quoted.
-fn check_kind(
+/// Checks a text value against its field's kind. `shown` is the value as the source file wrote
+/// it (`${VAR}` unexpanded), which is what a message quotes; a secret (`None`) is never quoted.
+fn check_text(
     key: &str,
-    kind: FieldKind,
+    kind: &FieldKind,
     value: &str,
     shown: Option<&str>,
 ) -> Result<(), KindError> {
@@ -751,6 +1029,20 @@ fn check_kind(
                 shown: shown(),
                 source,
             }),
+        FieldKind::Choice(choices) if choices.iter().any(|c| c == value) => Ok(()),
+        FieldKind::Choice(choices) => Err(KindError::Choice {
+            key,
+            shown: shown(),
+            choices: choices
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+        FieldKind::TextList => Err(KindError::List {
+            key,
+            shown: shown(),
+        }),
     }
 }
 
@@ -809,10 +1101,14 @@ pub(crate) mod tests {
             name: name.to_owned(),
             label: name.to_owned(),
             description: String::new(),
-            kind,
             required,
             secret,
-            default_value: default.map(str::to_owned),
+            default_value: default.map(|text| match kind {
+                FieldKind::Integer => SettingValue::Integer(text.parse().expect("an integer")),
+                FieldKind::Boolean => SettingValue::Boolean(text == "true"),
+                _ => SettingValue::Text(text.to_owned()),
+            }),
+            kind,
         }
     }
 
@@ -835,8 +1131,9 @@ pub(crate) mod tests {
                 field("page_size", FieldKind::Integer, false, false, Some("100")),
             ],
             resource_types: vec![],
+            external_namespaces: vec![],
             base_url_field: Some("base_url".to_owned()),
-            bearer_credential_field: Some("api_token".to_owned()),
+            credential: Some(CredentialScheme::Bearer("api_token".to_owned())),
         }
     }
 
@@ -856,20 +1153,23 @@ pub(crate) mod tests {
         .unwrap();
         assert_eq!(file.connector, ConnectorRef::Id("hex".to_owned()));
         let resolved = file.resolve(&spec(), &Trust::Bundled, env).unwrap();
-        let config: Vec<(&str, &str)> = resolved
+        let config: Vec<(&str, String)> = resolved
             .config
             .iter()
-            .map(|e| (e.name.as_str(), e.value.as_str()))
+            .map(|e| (e.name.as_str(), e.value.to_string()))
             .collect();
         assert_eq!(
             config,
             [
-                ("base_url", "https://app.hex.tech/api/v1"),
-                ("workspace_id", "ws-1"),
-                ("page_size", "50")
+                ("base_url", "https://app.hex.tech/api/v1".to_owned()),
+                ("workspace_id", "ws-1".to_owned()),
+                ("page_size", "50".to_owned())
             ]
         );
-        assert_eq!(resolved.bearer.unwrap().expose(), "hxtp_secret");
+        assert_eq!(
+            resolved.credential.unwrap().secrets()[0].expose(),
+            "hxtp_secret"
+        );
         assert_eq!(
             resolved.allowed,
             [Origin::grant("https://app.hex.tech").unwrap()]
@@ -879,6 +1179,96 @@ pub(crate) mod tests {
             [
                 "settings.api_token: move it to [secrets]; a credential under [settings] is accepted only for the bundled connector, and will not be for long"
             ]
+        );
+    }
+
+    /// A 0.2 spec with a choice, a list and a url, and a header credential.
+    fn spec_0_2() -> ConnectorSpec {
+        let mut choice = field("mode", FieldKind::Text, false, false, None);
+        choice.kind = FieldKind::Choice(vec!["all".to_owned(), "changed".to_owned()]);
+        choice.default_value = Some(SettingValue::Text("changed".to_owned()));
+        let mut tags = field("tags", FieldKind::Text, false, false, None);
+        tags.kind = FieldKind::TextList;
+        ConnectorSpec {
+            id: "md".to_owned(),
+            fields: vec![
+                field("base_url", FieldKind::Url, true, false, None),
+                field("api_key", FieldKind::Text, true, true, None),
+                choice,
+                tags,
+            ],
+            credential: Some(CredentialScheme::Header {
+                header: "x-api-key".to_owned(),
+                prefix: String::new(),
+                secret: "api_key".to_owned(),
+            }),
+            ..ConnectorSpec::default()
+        }
+    }
+
+    #[test]
+    fn choice_list_and_url_settings_are_checked_and_typed() {
+        let component = Trust::Component {
+            installed_origins: Vec::new(),
+        };
+        let resolve = |settings: &str| {
+            parse(&format!(
+                "name = \"M\"\n[settings]\nbase_url = \"https://md.example/api\"\n{settings}\n[secrets]\napi_key = \"k-123456789\"\n"
+            ))
+            .unwrap()
+            .resolve(&spec_0_2(), &component, env)
+        };
+        let resolved = resolve("tags = [\"a\", \"b\"]").unwrap();
+        assert_eq!(
+            resolved.config,
+            [
+                ConfigEntry {
+                    name: "base_url".to_owned(),
+                    value: SettingValue::Text("https://md.example/api".to_owned()),
+                },
+                ConfigEntry {
+                    name: "mode".to_owned(),
+                    value: SettingValue::Text("changed".to_owned()),
+                },
+                ConfigEntry {
+                    name: "tags".to_owned(),
+                    value: SettingValue::TextList(vec!["a".to_owned(), "b".to_owned()]),
+                },
+            ]
+        );
+        let credential = resolved.credential.unwrap();
+        assert_eq!(credential.header_name().unwrap(), "x-api-key");
+        for (settings, message) in [
+            (
+                "mode = \"some\"",
+                "setting `settings.mode` must be one of `all`, `changed`, got `some`",
+            ),
+            (
+                "tags = \"a\"",
+                "setting `settings.tags` must be a list of strings, got `a`",
+            ),
+            (
+                "tags = [\"a\", 1]",
+                "setting `settings.tags[1]` must be a string, not a integer",
+            ),
+        ] {
+            let error = resolve(settings).unwrap_err().to_string();
+            assert_eq!(
+                error,
+                format!("/etc/euno/hex.toml: {message}"),
+                "{settings}"
+            );
+        }
+        let error = parse(
+            "name = \"M\"\n[settings]\nbase_url = \"ftp://md.example\"\n[secrets]\napi_key = \"k\"\n",
+        )
+        .unwrap()
+        .resolve(&spec_0_2(), &component, env)
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("setting `settings.base_url` must be an absolute http(s) URL"),
+            "{error}"
         );
     }
 
@@ -975,7 +1365,10 @@ pub(crate) mod tests {
         let resolved = file.resolve(&hostile_spec(), &component(&[]), env).unwrap();
         let names: Vec<&str> = resolved.config.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["base_url", "exfil_url"]);
-        assert_eq!(resolved.bearer.unwrap().expose(), "hxtp_secret");
+        assert_eq!(
+            resolved.credential.unwrap().secrets()[0].expose(),
+            "hxtp_secret"
+        );
         assert!(resolved.notes.is_empty());
 
         for (setting, why) in [

@@ -132,11 +132,15 @@ impl Config {
         if !range.contains(&value) {
             return Err(ConnectorError::invalid_config(
                 name,
-                format!("is {value}; expected {} to {}", range.start(), range.end()),
+                format!(
+                    "is `{value}`; expected {} to {}",
+                    range.start(),
+                    range.end()
+                ),
             ));
         }
         T::try_from(value).map_err(|_| {
-            ConnectorError::invalid_config(name, format!("is {value}, which is out of range"))
+            ConnectorError::invalid_config(name, format!("is `{value}`, which is out of range"))
         })
     }
 
@@ -273,7 +277,7 @@ mod tests {
         ]);
         assert_eq!(
             config.integer_in::<u32>("page_size", 1..=100),
-            Err(invalid("page_size", "is 500; expected 1 to 100"))
+            Err(invalid("page_size", "is `500`; expected 1 to 100"))
         );
         assert_eq!(
             config.choice("mode"),
@@ -290,7 +294,7 @@ mod tests {
         let config = self::config(&[("page_size", (-1).into())]);
         assert_eq!(
             config.integer_in::<u32>("page_size", -5..=5),
-            Err(invalid("page_size", "is -1, which is out of range"))
+            Err(invalid("page_size", "is `-1`, which is out of range"))
         );
     }
 }

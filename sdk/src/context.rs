@@ -18,6 +18,10 @@ pub const MAX_BATCH_SIZE: usize = 10_000;
 /// The first byte of every checkpoint the SDK writes: its encoding (1: JSON follows), so that a
 /// later SDK can change the encoding and still recognise what an older one saved.
 const CHECKPOINT_FORMAT: u8 = 1;
+/// The first byte of a checkpoint of the connector's own bytes ([`Context::save_checkpoint_bytes`]).
+const CHECKPOINT_FORMAT_BYTES: u8 = 2;
+/// The most bytes a checkpoint may take by the host's default (`[limits]`); more ends the run.
+pub const MAX_CHECKPOINT_BYTES: usize = 1 << 20;
 
 /// Which operation a context serves; `emit` and `save-checkpoint` are for `discover` only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +152,26 @@ impl Context {
         }
     }
 
+    /// Saves `bytes`, in an encoding of the connector's own, as the checkpoint the next run gets
+    /// (see [`Run::checkpoint_bytes`]) if this one succeeds. For state that JSON would make too
+    /// large: a compact binary record per item keeps 10,000 items far below the host's 1 MiB
+    /// budget. Version the encoding yourself (a leading byte, say) so that a later connector can
+    /// tell an older checkpoint apart.
+    ///
+    /// # Panics
+    ///
+    /// During `check`: the contract lets only `discover` save a checkpoint.
+    pub fn save_checkpoint_bytes(&mut self, bytes: &[u8]) {
+        assert!(
+            self.phase == Phase::Discover,
+            "a connector saved a checkpoint during check; only discover may"
+        );
+        let mut framed = Vec::with_capacity(bytes.len() + 1);
+        framed.push(CHECKPOINT_FORMAT_BYTES);
+        framed.extend_from_slice(bytes);
+        self.host.save_checkpoint(&framed);
+    }
+
     /// Flushes what is queued and returns the counts for the summary.
     pub(crate) fn finish(mut self) -> (u64, u32, Vec<RequestCount>) {
         self.flush();
@@ -197,6 +221,25 @@ impl Run {
             },
             _ => "it is not in a format this connector writes".to_owned(),
         };
+        self.unreadable(&problem);
+        None
+    }
+
+    /// The bytes the last successful run saved with [`Context::save_checkpoint_bytes`], or `None`
+    /// on a first run, a full run, or when the last run saved something else (logged as a
+    /// warning). `None` means: fetch everything.
+    pub fn checkpoint_bytes(&self) -> Option<&[u8]> {
+        let bytes = self.context.checkpoint.as_deref()?;
+        match bytes.split_first() {
+            Some((&CHECKPOINT_FORMAT_BYTES, payload)) => Some(payload),
+            _ => {
+                self.unreadable("it is not in a format this connector writes");
+                None
+            }
+        }
+    }
+
+    fn unreadable(&self, problem: &str) {
         self.host.log(
             LogLevel::Warn,
             &format!(
@@ -204,6 +247,5 @@ impl Run {
                  run fetches everything"
             ),
         );
-        None
     }
 }

@@ -48,6 +48,9 @@ pub struct HttpOptions {
     pub max_retry_after: Duration,
     /// The most pages one [`Pages`] listing may take; past it the listing is taken to be looping.
     pub max_pages: u32,
+    /// What a person should check when the source rejects the credential (a 401), e.g. "the
+    /// API token (`api_token` under [secrets])"; by default the spec's credential secret, named.
+    pub credential_hint: Option<String>,
 }
 
 impl Default for HttpOptions {
@@ -60,6 +63,7 @@ impl Default for HttpOptions {
             trace_header: "x-trace-id".to_owned(),
             max_retry_after: Duration::from_secs(300),
             max_pages: 10_000,
+            credential_hint: None,
         }
     }
 }
@@ -173,6 +177,8 @@ pub(crate) struct Service {
     pub base_url_field: Option<String>,
     /// `user-agent` on every request.
     pub user_agent: String,
+    /// The setting that sets the request timeout, when the spec declares it: a timeout names it.
+    pub timeout_field: Option<String>,
 }
 
 impl Service {
@@ -189,6 +195,11 @@ impl Service {
             credential_hint,
             base_url_field: spec.base_url_field.clone(),
             user_agent: format!("{}/{} (euno-connector-sdk)", spec.id, spec.version),
+            timeout_field: spec
+                .fields
+                .iter()
+                .find(|field| field.name == fields::REQUEST_TIMEOUT_SECONDS)
+                .map(|field| field.name.clone()),
         }
     }
 }
@@ -407,10 +418,7 @@ impl Client {
                         ),
                         None => (self.backoff(retry), WaitReason::Backoff),
                     };
-                    let trace = self
-                        .trace_id(response)
-                        .map(|id| format!(" (trace id {id})"))
-                        .unwrap_or_default();
+                    let trace = self.retry_trace(response);
                     (
                         delay,
                         reason,
@@ -482,16 +490,30 @@ impl Client {
         u64::try_from(millis).ok().map(|ms| ms.div_ceil(1_000))
     }
 
-    fn trace_id(&self, response: &HttpResponse) -> Option<String> {
-        ErrorDetails::of(response, &self.options.trace_header).trace_id
+    /// The trace id of a response about to be retried, for the warning: named by the header it
+    /// came in (` (x-trace-id …)`), so that a reader can find the request in the source's logs,
+    /// or ` (trace id …)` when only the body had one.
+    fn retry_trace(&self, response: &HttpResponse) -> String {
+        let header = &self.options.trace_header;
+        match response.header(header) {
+            Some(id) => format!(" ({header} {})", excerpt(id, 100)),
+            None => ErrorDetails::of(response, header)
+                .trace_id
+                .map(|id| format!(" (trace id {id})"))
+                .unwrap_or_default(),
+        }
     }
 
     fn transport_message(&self, error: &TransportError) -> String {
         if error.timed_out {
+            let seconds = self.options.timeout.as_secs();
+            let limit = match &self.service.timeout_field {
+                Some(field) => format!("{field} ({seconds} s)"),
+                None => format!("the request timeout of {seconds} s"),
+            };
             format!(
-                "no answer within the request timeout of {} s (the source's [limits] \
-                 max_request_seconds also bounds each wait)",
-                self.options.timeout.as_secs()
+                "no answer within {limit}; the source's [limits] max_request_seconds also bounds \
+                 each wait"
             )
         } else {
             excerpt(&error.message, MAX_EXCERPT)
@@ -547,7 +569,10 @@ impl Client {
         match response.status {
             401 => ConnectorError::Unauthorized(format!(
                 "{service} rejected the credential (401) on {what}: {message}{trace}; check {}",
-                self.service.credential_hint
+                self.options
+                    .credential_hint
+                    .as_deref()
+                    .unwrap_or(&self.service.credential_hint)
             )),
             403 => ConnectorError::Forbidden(format!(
                 "{service} refused {what} (403): {message}{trace}; the credential lacks a \
@@ -1156,7 +1181,7 @@ mod tests {
         assert_eq!(f.host.waits(), [(WaitReason::RetryAfter, millis(7))]);
         assert_eq!(
             f.host.logs_at(LogLevel::Warn),
-            ["GET /ping answered 429 (trace id t-1); retry 1 of 5 in 7.0 s"]
+            ["GET /ping answered 429 (x-trace-id t-1); retry 1 of 5 in 7.0 s"]
         );
         assert_eq!(f.client.requests(), 2);
     }
@@ -1222,7 +1247,7 @@ mod tests {
         let warnings = f.host.logs_at(LogLevel::Warn);
         assert!(warnings[0].starts_with("GET /ping answered 500; retry 1 of 5 in "));
         assert!(warnings[2].contains("failed: connection refused; retry 3 of 5"));
-        assert!(warnings[3].contains("answered 503 (trace id t-9); retry 4 of 5"));
+        assert!(warnings[3].contains("answered 503 (x-trace-id t-9); retry 4 of 5"));
         assert_eq!(f.client.requests(), 5);
     }
 
@@ -1276,8 +1301,9 @@ mod tests {
         assert_eq!(
             f.client.send(Request::get("/ping")),
             Err(ConnectorError::Network(
-                "could not reach Tally for GET /ping: no answer within the request timeout of \
-                 30 s (the source's [limits] max_request_seconds also bounds each wait)"
+                "could not reach Tally for GET /ping: no answer within \
+                 request_timeout_seconds (30 s); the source's [limits] max_request_seconds also \
+                 bounds each wait"
                     .to_owned()
             ))
         );
@@ -1347,6 +1373,53 @@ mod tests {
             assert_eq!(f.client.send(Request::get("/ping")), Err(expected));
             assert_eq!(f.client.requests(), 1, "not retried");
         }
+    }
+
+    #[test]
+    fn a_retry_names_where_its_trace_id_came_from() {
+        let mut f = fixture(&[]);
+        f.http.route_sequence(
+            "GET /ping",
+            [
+                Reply::json_status(503, json!({"message": "busy", "traceId": "b-1"})),
+                Reply::status(200),
+            ],
+        );
+        f.client.send(Request::get("/ping")).expect("answers");
+        let warnings = f.host.logs_at(LogLevel::Warn);
+        assert!(
+            warnings[0].starts_with("GET /ping answered 503 (trace id b-1); retry 1 of 5 in "),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn a_connector_may_say_what_to_check_after_a_401() {
+        let mut f = fixture(&[]);
+        f.client.options.credential_hint = Some("the API token (`api_key`)".to_owned());
+        f.http.route("GET /ping", Reply::text(401, "Unauthorized"));
+        assert_eq!(
+            f.client.send(Request::get("/ping")),
+            Err(ConnectorError::Unauthorized(
+                "Tally rejected the credential (401) on GET /ping: Unauthorized; check the API \
+                 token (`api_key`)"
+                    .to_owned()
+            ))
+        );
+    }
+
+    #[test]
+    fn a_timeout_without_a_timeout_setting_gives_the_seconds() {
+        let mut f = fixture(&[("max_retries", 0.into())]);
+        f.client.service.timeout_field = None;
+        f.http.route("GET /ping", Reply::timeout());
+        let Err(ConnectorError::Network(message)) = f.client.send(Request::get("/ping")) else {
+            panic!("expected a network error");
+        };
+        assert!(
+            message.contains("no answer within the request timeout of 30 s;"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -1468,7 +1541,7 @@ mod tests {
             HttpOptions::from_config(&config),
             Err(ConnectorError::invalid_config(
                 "max_retries",
-                "is 99; expected 0 to 20"
+                "is `99`; expected 0 to 20"
             ))
         );
     }

@@ -8,7 +8,9 @@
 //! checkpoint, and checks every rule the host checks. A run that breaks one (a URI twice, a
 //! type the spec does not declare, a relation to nowhere) panics with the reason the host would
 //! give. A successful run's checkpoint and relations carry into the next `discover`, as they do
-//! in the host, so a test can show that a second run is cheaper.
+//! in the host, so a test can show that a second run is cheaper. With [`Harness::live`] the
+//! requests go to a real server instead (a simulator of the source on loopback), the host's
+//! rules and the fake clock unchanged.
 //!
 //! ```
 //! # use euno_connector_sdk::prelude::*;
@@ -50,6 +52,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
+
+mod live;
 
 use crate::Connector;
 use crate::config::Config;
@@ -208,6 +212,8 @@ struct HttpState {
     origin: Option<(String, String)>,
     /// What the host adds to each request.
     credential: Vec<AppliedCredential>,
+    /// Set by [`CannedHttp::live`]: requests go to the real server at their URL, not to routes.
+    live: Option<live::Connections>,
 }
 
 #[derive(Debug, Clone)]
@@ -264,6 +270,14 @@ impl CannedHttp {
         self.0.borrow().requests.clone()
     }
 
+    /// Sends every later request, as the upstream would receive it (credential included, still
+    /// only to the base URL's origin), to the real server at its URL instead of answering it
+    /// from the routes: plain HTTP/1.1 over `std::net::TcpStream`, one kept connection per
+    /// origin, for a server the test runs on loopback (`127.0.0.1:0`).
+    pub fn live(&self) {
+        self.0.borrow_mut().live = Some(live::Connections::default());
+    }
+
     fn set_base(&self, base_url: Option<&str>) {
         self.0.borrow_mut().origin = base_url.and_then(split_url).map(|parts| {
             let origin = format!("{}://{}", parts.scheme, parts.authority);
@@ -285,7 +299,7 @@ impl Transport for CannedHttp {
     fn send(
         &mut self,
         request: &HttpRequest,
-        _timeout: Duration,
+        timeout: Duration,
     ) -> Result<HttpResponse, TransportError> {
         let mut state = self.0.borrow_mut();
         let denied = |message: String| TransportError {
@@ -338,10 +352,13 @@ impl Transport for CannedHttp {
         let method = request.method.as_str();
         state.requests.push(RecordedRequest {
             method: received.method,
-            url: received.url,
-            headers: received.headers,
-            body: received.body,
+            url: received.url.clone(),
+            headers: received.headers.clone(),
+            body: received.body.clone(),
         });
+        if let Some(connections) = &mut state.live {
+            return connections.send(&received, timeout);
+        }
         let chosen = state
             .routes
             .iter_mut()
@@ -564,6 +581,13 @@ impl Host for FakeHost {
                 .violations
                 .push("the connector saved a checkpoint during check".to_owned());
         }
+        if checkpoint.len() > crate::context::MAX_CHECKPOINT_BYTES {
+            state.violations.push(format!(
+                "a checkpoint of {} bytes is larger than the host's budget of {} bytes",
+                checkpoint.len(),
+                crate::context::MAX_CHECKPOINT_BYTES
+            ));
+        }
         state.checkpoint = Some(checkpoint.to_vec());
     }
 }
@@ -678,6 +702,16 @@ impl<C: Connector> Harness<C> {
     /// Sets when the next runs start (and the clock).
     pub fn started_at(&mut self, epoch_ms: i64) -> &mut Self {
         self.started_at = epoch_ms;
+        self
+    }
+
+    /// Sends the connector's requests to the real server at the base URL instead of answering
+    /// them from routes; see [`CannedHttp::live`]. The host's rules still hold: the credential
+    /// is added by the harness, other origins are denied, every request is recorded, and the
+    /// clock still only moves when the connector sleeps (so retries and the throttle cost no
+    /// time; leave `requests_per_minute` at 0 for speed anyway).
+    pub fn live(&mut self) -> &mut Self {
+        self.http.live();
         self
     }
 
@@ -945,6 +979,16 @@ impl<C: Connector> Harness<C> {
         let bytes = self.host.checkpoint()?;
         serde_json::from_slice(bytes.get(1..)?).ok()
     }
+
+    /// The bytes the last `discover` saved with
+    /// [`Context::save_checkpoint_bytes`](crate::Context::save_checkpoint_bytes).
+    pub fn saved_checkpoint_bytes(&self) -> Option<Vec<u8>> {
+        let bytes = self.host.checkpoint()?;
+        match bytes.split_first() {
+            Some((2, payload)) => Some(payload.to_vec()),
+            _ => None,
+        }
+    }
 }
 
 /// Standard base64 with padding, for HTTP basic credentials.
@@ -1016,6 +1060,14 @@ mod tests {
         fn discover(config: &Config, run: &Run, cx: &mut Context) -> Result<(), ConnectorError> {
             let mode = config.text("mode")?;
             cx.set_batch_size(config.integer_in("batch", 1..=10_000)?);
+            if mode == "bytes" || mode == "huge" {
+                if let Some(bytes) = run.checkpoint_bytes() {
+                    cx.info(&format!("the last run left {bytes:?}"));
+                }
+                let size = if mode == "huge" { 1 << 20 } else { 2 };
+                cx.save_checkpoint_bytes(&vec![7; size]);
+                return Ok(());
+            }
             if let Some(seen) = run.checkpoint::<Seen>() {
                 cx.info(&format!("the last run saw {} items", seen.items));
             }
@@ -1136,6 +1188,72 @@ mod tests {
         assert!(
             harness.logs_at(LogLevel::Warn)[0].contains("not in a format this connector writes")
         );
+    }
+
+    #[test]
+    fn a_checkpoint_of_raw_bytes_carries_over_and_a_json_one_is_not_read_as_bytes() {
+        let mut harness = probe("bytes");
+        harness.discover().expect("first run");
+        assert_eq!(harness.saved_checkpoint_bytes(), Some(vec![7, 7]));
+        harness.discover().expect("second run");
+        assert_eq!(
+            harness.logs_at(LogLevel::Info),
+            ["the last run left [7, 7]"]
+        );
+
+        let mut harness = probe("ok");
+        harness.discover().expect("a JSON checkpoint");
+        assert_eq!(harness.saved_checkpoint_bytes(), None);
+        harness.setting("mode", "bytes");
+        harness.discover().expect("discovers");
+        assert!(
+            harness.logs_at(LogLevel::Warn)[0].contains("not in a format this connector writes")
+        );
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "a checkpoint of 1048577 bytes is larger than the host's budget of 1048576 bytes"
+    )]
+    fn a_checkpoint_past_the_budget_fails_the_test() {
+        let _ = probe("huge").discover();
+    }
+
+    #[test]
+    fn a_live_harness_sends_to_a_real_server_with_the_credential() {
+        use std::io::{BufRead, BufReader, Write};
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+        let base = format!("http://{}/api", listener.local_addr().expect("an address"));
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().expect("accepts");
+            let mut head = Vec::new();
+            for line in BufReader::new(&stream).lines() {
+                let line = line.expect("reads");
+                if line.is_empty() {
+                    break;
+                }
+                head.push(line);
+            }
+            let body = r#"["a","b"]"#;
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            (&stream).write_all(reply.as_bytes()).expect("writes");
+            head
+        });
+        let mut harness = probe("ok");
+        harness.setting("base_url", base.as_str()).live();
+        let summary = harness.discover().expect("discovers");
+        assert_eq!(summary.emitted, 2);
+        let head = server.join().expect("the server");
+        assert_eq!(head[0], "GET /api/items HTTP/1.1");
+        assert!(
+            head.contains(&"authorization: Token s3cret".to_owned()),
+            "{head:?}"
+        );
+        assert_eq!(harness.requests()[0].url, format!("{base}/items"));
     }
 
     #[test]

@@ -49,6 +49,8 @@ fn a_multi_page_workspace_is_discovered_with_exact_uris_and_parents() {
         .map(|p| p.id.to_lowercase())
         .collect();
     let workspace_id = workspace.id.clone();
+    // Since contract 0.2 the connector emits the workspace's data connections too.
+    let connections = workspace.lineage.data_connections.len();
     let sim = simulator(workspace, Faults::default());
     let host = Host::new();
     let extra = format!("workspace_id = \"{workspace_id}\"");
@@ -60,7 +62,9 @@ fn a_multi_page_workspace_is_discovered_with_exact_uris_and_parents() {
     let output = host.run_with_env(&["run", "--source", source.to_str().unwrap()], &token_env());
     assert_eq!(output.code, 0, "{output:#?}");
     assert!(
-        output.stdout.contains(&format!("added {}", expected + 1)),
+        output
+            .stdout
+            .contains(&format!("added {}", expected + 1 + connections)),
         "{}",
         output.stdout
     );

@@ -14,7 +14,10 @@ use crate::support::{Host, Output, hex_source, test_guest_source, token_env};
 const HOSTILE_BODY: &str = "nope\neuno-host: forged line\x1b[31mRED\u{202e}";
 
 /// The same text, as the escapes a reader sees.
-const HOSTILE_SHOWN: &str = "nope\\neuno-host: forged line\\x1b[31mRED\\u{202e}";
+// The Hex connector (on the SDK since contract 0.2) quotes an error body on one line with its
+// control characters escaped Rust-style (`\\u{1b}`) before the host sees it; the host's own
+// escaping (`\\x1b`) then has nothing left to do.
+const HOSTILE_SHOWN: &str = "nope\\neuno-host: forged line\\u{1b}[31mRED\\u{202e}";
 
 /// Asserts that `text` holds nothing a terminal would act on and no forged `euno-host:` line,
 /// and that it does show `shown` (so the message is there, escaped, not merely absent).

@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod contract;
 mod discovery;
 mod fidelity;
 mod hostile;
@@ -11,7 +12,9 @@ mod inert;
 mod inventory;
 mod leaks;
 mod limits;
+mod lineage;
 mod pipes;
+mod pool;
 mod redaction;
 mod request_time;
 mod safety;

@@ -1,9 +1,11 @@
 //! Issue 11's safety nets end to end, each test playing the attack first: a server that answers
-//! "200, nothing" must not empty the inventory; a source that cannot even start under `serve`
-//! must leave a failed run; a tampered compiled component must not be loaded; and a run of
-//! another machine sharing the data volume must not be judged abandoned. (That `serve` acts on a
-//! source file only once it has settled is tested in process, on the scheduler's own clock:
-//! `scheduler::tick` and `scheduler::sources`.)
+//! "200, nothing" must not empty the inventory; `serve` must not act on half a source file; a
+//! source that cannot even start under `serve` must leave a failed run; a tampered compiled
+//! component must not be loaded; and a run of another machine sharing the data volume must not be
+//! judged abandoned. (How settling goes as time passes is tested in process, on the scheduler's
+//! own clock: `scheduler::tick` and `scheduler::sources`; here the real daemon is attacked once.)
+
+use std::io::Write;
 
 use hex_sim::Faults;
 
@@ -132,6 +134,49 @@ fn an_empty_answer_does_not_empty_the_inventory() {
         expected_uris(&empty),
         "only the workspace is left"
     );
+}
+
+#[test]
+fn serve_acts_only_on_a_source_file_once_it_has_settled() {
+    let host = Host::new();
+    let (sources, connectors) = serve_dirs(&host);
+    // A settle interval long enough that the test's second write surely falls within it.
+    let daemon = Daemon::start_with(&host, &sources, &connectors, &["--settle-ms", "3000"]);
+    daemon.wait_for_log("euno-host serve started");
+
+    // The attack: a source file written in two steps whose first half parses. It is a never-run
+    // hourly source, due at once, that would discover 3 items (the default count).
+    let file = sources.join("settle.toml");
+    std::fs::write(
+        &file,
+        "name = \"Settle\"\nconnector = \"test-guest\"\n\n[schedule]\nenabled = true\n\
+         hourly = { every_hours = 1 }\n\n[settings]\nmode = \"ok\"\n",
+    )
+    .unwrap();
+    daemon.wait_for_log("settle.toml is new or changed; waiting");
+    // The rest of the file, within the settle interval.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .unwrap()
+        .write_all(b"count = 7\n")
+        .unwrap();
+
+    let run = finished_run(&host, "Settle", &daemon);
+    assert_eq!(run["outcome"], "succeeded", "{run:#}");
+    assert_eq!(run["emitted"], 7, "the complete file ran: {run:#}");
+    assert_eq!(
+        runs_of(&host, "Settle").len(),
+        1,
+        "the first half never ran"
+    );
+    assert_eq!(
+        daemon.log().matches("source \"Settle\" added").count(),
+        1,
+        "{}",
+        daemon.log()
+    );
+    assert_eq!(daemon.terminate(), 0);
 }
 
 #[test]

@@ -290,7 +290,7 @@ fn a_page_size_out_of_range_names_the_field_and_sends_nothing() {
         harness.discover(),
         Err(ConnectorError::invalid_config(
             "page_size",
-            "is 500; expected 1 to 200"
+            "is `500`; expected 1 to 200"
         ))
     );
     assert!(harness.requests().is_empty());

@@ -13,6 +13,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "EUNO_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
+    /// A PostgreSQL inventory shared by many hosts, e.g. `postgresql://euno@db:5432/euno`;
+    /// without it, the SQLite file in the data directory.
+    #[arg(long, global = true, env = "EUNO_DATABASE_URL", value_name = "URL")]
+    pub database: Option<String>,
+
     /// Log filter, e.g. `info`, `debug`, `euno_host=debug`.
     #[arg(
         long,
@@ -74,9 +79,15 @@ pub struct CompletionsArgs {
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The directory of source files (`*.toml`), watched for changes.
+    /// The directory of source files (`*.toml`), watched for changes. With `--database`, optional:
+    /// its files are applied to the database as they change (as with `sources apply`), and the
+    /// sources scheduled are those the database holds.
     #[arg(long, env = "EUNO_SOURCES_DIR", value_name = "DIR")]
-    pub sources: PathBuf,
+    pub sources: Option<PathBuf>,
+    /// This worker's name, recorded on its runs and shown by `runs` and `status` (default
+    /// `<host name>-<pid>`).
+    #[arg(long, env = "EUNO_WORKER", value_name = "NAME")]
+    pub worker: Option<String>,
     /// Runs at once, across sources.
     #[arg(long, default_value_t = 4)]
     pub max_parallel: usize,
@@ -90,13 +101,18 @@ pub struct ServeArgs {
     /// Seconds in-flight runs may take to finish after SIGINT/SIGTERM before they are cancelled.
     #[arg(long, default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
+    /// With `--database`: seconds a slot's lease lasts without renewal (renewed every third of
+    /// it). A worker silent for longer loses its slot to another, which runs it again.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub lease_seconds: u64,
 }
 
 /// Arguments of `status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Also list the source files of this directory (`*.toml`): those not yet run, and those
-    /// changed since their last run. Without it, every source the inventory knows.
+    /// changed since their last run. Without it, every source the inventory knows (the
+    /// definitions applied to it, and every source that has run).
     #[arg(long, env = "EUNO_SOURCES_DIR", value_name = "DIR")]
     pub sources: Option<PathBuf>,
     /// Print JSON.
@@ -126,6 +142,16 @@ pub enum ConnectorsCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Check that a connector keeps every promise of the contract: runs spec, check and discover
+    /// (twice, the second with the first's checkpoint) against a source, into a scratch
+    /// inventory, and prints one line per check. Exits non-zero if any fails.
+    Test {
+        /// The component file (`.wasm`), or a connector id (`hex`: the bundled one).
+        connector: String,
+        /// The source file to discover; its `connector` key is ignored.
+        #[arg(long, value_name = "FILE")]
+        source: PathBuf,
     },
 }
 
@@ -181,6 +207,10 @@ pub struct RunArgs {
     /// No live line and no summary: only errors, on stderr, and the exit status.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Give the connector no checkpoint, so that it fetches everything again (relations
+    /// included) instead of only what changed since the last successful run.
+    #[arg(long)]
+    pub full: bool,
 }
 
 /// Arguments of `resources`.
@@ -214,7 +244,21 @@ pub struct RunsArgs {
 /// `sources` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum SourcesCommand {
-    /// Drop a source's sponsorships, and the resources no other source sponsors.
+    /// Validate source files and store them in the inventory, where every `serve --database`
+    /// worker finds them; reports each as new, changed or unchanged. A secret must be written
+    /// `${VAR}`: its value is never stored.
+    Apply {
+        /// A source file (`*.toml`), or a directory of them.
+        path: PathBuf,
+    },
+    /// List the source definitions stored in the inventory.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Drop a source's definition and its sponsorships, and the resources no other source
+    /// sponsors.
     Remove {
         /// The source's name.
         name: String,

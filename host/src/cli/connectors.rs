@@ -1,4 +1,4 @@
-//! `connectors install` and `connectors list`.
+//! `connectors install`, `connectors list` and `connectors test`.
 
 use std::path::Path;
 
@@ -9,8 +9,11 @@ use super::outcome::Outcome;
 use super::output::{show, show_json};
 use super::render::granted_text;
 use super::table::{self, Column, Layout, Row as TableRow};
-use crate::connectors::{self, BUNDLED_ID, Registry};
+use crate::conformance;
+use crate::connectors::{self, BUNDLED_ID, ConnectorRef, Registry};
+use crate::inventory::Inventory;
 use crate::sandbox::{Connector, Origin, Trust};
+use crate::source::SourceFile;
 use crate::text::inert;
 
 /// `connectors install`: validates a component and places it, with the origins granted to it.
@@ -20,11 +23,6 @@ pub async fn install(
     allow_origin: &[String],
     replace: bool,
 ) -> Outcome {
-    let Some(dir) = &context.connectors else {
-        return Outcome::Config(
-            "`connectors install` needs --connectors DIR (or EUNO_CONNECTORS_DIR)".to_owned(),
-        );
-    };
     let mut allow = Vec::new();
     for text in allow_origin {
         match Origin::grant(text) {
@@ -39,6 +37,16 @@ pub async fn install(
         }
     }
     let options = connectors::InstallOptions { allow, replace };
+    if context.paths.database.is_some() {
+        return install_stored(context, file, options).await;
+    }
+    let Some(dir) = &context.connectors else {
+        return Outcome::Config(
+            "`connectors install` needs --connectors DIR (or EUNO_CONNECTORS_DIR), or \
+             --database URL to install for every worker"
+                .to_owned(),
+        );
+    };
     match connectors::install(&context.runtime, file, dir, options).await {
         Ok((path, connector)) => show(
             &format!(
@@ -47,6 +55,31 @@ pub async fn install(
                 inert(&connector.spec.version),
                 connector.digest,
                 path.display(),
+                granted_text(&connector)
+            ),
+            Outcome::Ok,
+        ),
+        Err(e) => e.into(),
+    }
+}
+
+/// `connectors install --database`: validates a component and stores it for every worker.
+async fn install_stored(
+    context: &Context,
+    file: &Path,
+    options: connectors::InstallOptions,
+) -> Outcome {
+    let inventory = match Inventory::open(&context.paths.inventory()) {
+        Ok(inventory) => inventory,
+        Err(e) => return e.into(),
+    };
+    match connectors::install_stored(&context.runtime, file, &inventory, options).await {
+        Ok(connector) => show(
+            &format!(
+                "Installed {} {} (digest {}) in the database, for every worker{}\n",
+                inert(&connector.spec.id),
+                inert(&connector.spec.version),
+                connector.digest,
                 granted_text(&connector)
             ),
             Outcome::Ok,
@@ -141,4 +174,59 @@ pub async fn list(context: &Context, json: bool) -> Outcome {
         );
     }
     show(&text, Outcome::Ok)
+}
+
+/// `connectors test`: the conformance test of a component (or a connector by id) against a
+/// source, one line per check, `PASS` or `FAIL` and why.
+pub async fn test(context: &Context, connector: &str, source: &Path) -> Outcome {
+    let file = match SourceFile::load(source) {
+        Ok(file) => file,
+        Err(e) => return e.into(),
+    };
+    let Some(reference) = ConnectorRef::parse(connector, Path::new(".")) else {
+        return Outcome::Config(format!(
+            "`{}` is neither a connector id (like `{BUNDLED_ID}`) nor a path to a `.wasm` component",
+            inert(connector)
+        ));
+    };
+    let connector =
+        match connectors::lookup(&context.runtime, context.connectors.as_deref(), &reference).await
+        {
+            Ok(connector) => connector,
+            Err(e) => return e.into(),
+        };
+    let report = conformance::test(&context.runtime, &connector, &file).await;
+    let mut text = format!(
+        "Conformance of {} {} ({}) against {}\n",
+        inert(&connector.spec.id),
+        inert(&connector.spec.version),
+        inert(&connector.origin),
+        file.path.display()
+    );
+    for check in &report.checks {
+        text += &format!(
+            "{} {}: {}\n",
+            if check.passed { "PASS" } else { "FAIL" },
+            check.promise,
+            inert(&check.detail)
+        );
+    }
+    let failed = report.failures().count();
+    if failed == 0 {
+        text += &format!("{} checks passed\n", report.checks.len());
+        show(&text, Outcome::Ok)
+    } else {
+        show(
+            &text,
+            Outcome::Nonconforming(format!(
+                "{failed} of {} checks failed: {}",
+                report.checks.len(),
+                report
+                    .failures()
+                    .map(|c| c.promise)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )),
+        )
+    }
 }

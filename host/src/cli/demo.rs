@@ -62,6 +62,8 @@ pub async fn demo(runtime: &Runtime, paths: &Paths, args: DemoArgs) -> Outcome {
         dry_run: false,
         scheduled_slot: None,
         allow_mass_removal: false,
+        full: false,
+        lease: None,
     };
     let live = (!args.quiet).then(|| {
         Arc::new(LiveProgress::on_stderr(

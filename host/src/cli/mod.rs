@@ -12,6 +12,7 @@
 //! `run`), `inventory` (`resources`, `runs`, `sources remove`), `connectors`, `serve` (`serve`,
 //! `status`), `spec`, [`demo`], and `docs` (`completions`, `man`); this module dispatches.
 
+use crate::inventory::Database;
 use crate::sandbox::Runtime;
 
 pub mod args;
@@ -41,8 +42,14 @@ pub async fn execute(cli: Cli) -> Outcome {
         Command::Man => return docs::man(),
         _ => {}
     }
+    let database = match cli.database.as_deref().map(Database::postgres).transpose() {
+        Ok(database) => database,
+        // A malformed `--database` is a configuration error, like a bad argument.
+        Err(error) => return Outcome::Config(error.to_string()),
+    };
     let paths = Paths {
         data_dir: cli.data_dir.unwrap_or_else(default_data_dir),
+        database,
     };
     let runtime = match Runtime::new(Some(paths.cache())) {
         Ok(runtime) => runtime,
@@ -62,6 +69,8 @@ pub async fn execute(cli: Cli) -> Outcome {
         Command::Resources(args) => inventory::resources(paths, args),
         Command::Runs(args) => inventory::runs(paths, args),
         Command::Sources(SourcesCommand::Remove { name }) => inventory::remove_source(paths, &name),
+        Command::Sources(SourcesCommand::Apply { path }) => inventory::apply_sources(paths, &path),
+        Command::Sources(SourcesCommand::List { json }) => inventory::list_sources(paths, json),
         Command::Serve(args) => serve::serve(&context, args).await,
         Command::Status(args) => serve::status(paths, args),
         Command::Connectors(ConnectorsCommand::Install {
@@ -74,5 +83,8 @@ pub async fn execute(cli: Cli) -> Outcome {
         }
         Command::Completions(args) => docs::completions(&args),
         Command::Man => docs::man(),
+        Command::Connectors(ConnectorsCommand::Test { connector, source }) => {
+            connectors::test(&context, &connector, &source).await
+        }
     }
 }

@@ -21,6 +21,8 @@ pub enum Outcome {
     RunFailed(String),
     /// A run succeeded but its cleanup was refused by the guard.
     CleanupRefused(String),
+    /// `connectors test`: the connector breaks a promise of the contract.
+    Nonconforming(String),
     /// Anything else.
     Internal(String),
 }
@@ -34,6 +36,7 @@ impl Outcome {
             Self::Config(_) => 2,
             Self::RunFailed(_) => 3,
             Self::CleanupRefused(_) => 4,
+            Self::Nonconforming(_) => 5,
         }
     }
 }
@@ -60,6 +63,7 @@ impl From<LoadError> for Outcome {
         let message = error.to_string();
         match error {
             LoadError::Compile { .. }
+            | LoadError::Version { .. }
             | LoadError::Contract { .. }
             | LoadError::Spec { .. }
             | LoadError::Engine(_) => Self::Config(message),
@@ -87,6 +91,7 @@ impl From<InstallError> for Outcome {
             | InstallError::InvalidId { .. }
             | InstallError::Taken { .. }
             | InstallError::Write { .. } => Self::Config(message),
+            InstallError::Store(_) => Self::Internal(message),
         }
     }
 }
@@ -96,7 +101,8 @@ impl From<ServeError> for Outcome {
         let message = error.to_string();
         // `serve` has always ended with 2 when it cannot start, whatever the reason.
         match error {
-            ServeError::SourcesDir { .. }
+            ServeError::NoSources
+            | ServeError::SourcesDir { .. }
             | ServeError::Inventory(_)
             | ServeError::Connectors(_)
             | ServeError::Signals(_) => Self::Config(message),

@@ -123,7 +123,16 @@ pub fn status_text(list: &[SourceStatus], now: Timestamp, layout: Layout) -> Str
                     notes.push(format!("cleanup refused: {}", inert(reason)));
                 }
                 (
-                    format!("#{} {} {}", r.id, r.outcome, relative(r.started_at, now)),
+                    match &r.worker {
+                        Some(worker) => format!(
+                            "#{} {} {} by {}",
+                            r.id,
+                            r.outcome,
+                            relative(r.started_at, now),
+                            inert(worker)
+                        ),
+                        None => format!("#{} {} {}", r.id, r.outcome, relative(r.started_at, now)),
+                    },
                     format!("+{} ~{} -{}", r.added, r.updated, r.removed),
                 )
             }
@@ -194,7 +203,7 @@ pub fn relative(at: Timestamp, now: Timestamp) -> String {
 
 /// `runs`'s table; each run's error, refused cleanup and warnings under it.
 pub fn runs_text(list: &[RunRecord], layout: Layout) -> String {
-    const COLUMNS: [Column; 9] = [
+    const COLUMNS: [Column; 10] = [
         Column::number("RUN"),
         Column::text("SOURCE"),
         Column::fixed("OUTCOME"),
@@ -204,6 +213,7 @@ pub fn runs_text(list: &[RunRecord], layout: Layout) -> String {
         Column::number("UPDATED"),
         Column::number("UNCHANGED"),
         Column::number("REMOVED"),
+        Column::text("WORKER"),
     ];
     let rows: Vec<Row> = list
         .iter()
@@ -229,6 +239,7 @@ pub fn runs_text(list: &[RunRecord], layout: Layout) -> String {
                     r.updated.to_string(),
                     r.unchanged.to_string(),
                     r.removed.to_string(),
+                    inert(r.worker.as_deref().unwrap_or("-")).into_owned(),
                 ],
                 notes,
             }
@@ -239,9 +250,10 @@ pub fn runs_text(list: &[RunRecord], layout: Layout) -> String {
 
 /// `resources`' table, and how many there are.
 pub fn resources_text(list: &[StoredResource], layout: Layout) -> String {
-    const COLUMNS: [Column; 3] = [
+    const COLUMNS: [Column; 4] = [
         Column::text("TYPE"),
         Column::text("URI"),
+        Column::number("RELATIONS"),
         Column::text("NAME"),
     ];
     let rows: Vec<Row> = list
@@ -250,6 +262,7 @@ pub fn resources_text(list: &[StoredResource], layout: Layout) -> String {
             Row::new(vec![
                 inert(&r.resource_type).into_owned(),
                 inert(&r.uri).into_owned(),
+                r.relations.len().to_string(),
                 inert(&r.name).into_owned(),
             ])
         })
@@ -270,12 +283,14 @@ pub fn granted_text(connector: &Connector) -> String {
     }
 }
 
-pub fn kind_name(kind: FieldKind) -> &'static str {
+pub fn kind_name(kind: &FieldKind) -> &'static str {
     match kind {
         FieldKind::Text => "text",
         FieldKind::Integer => "integer",
         FieldKind::Boolean => "boolean",
         FieldKind::Url => "url",
+        FieldKind::Choice(_) => "choice",
+        FieldKind::TextList => "list",
     }
 }
 
@@ -293,7 +308,10 @@ pub fn spec_text(connector: &Connector) -> String {
         inert(&spec.resource_types.join(", "))
     );
     for f in &spec.fields {
-        let mut flags = vec![kind_name(f.kind).to_owned()];
+        let mut flags = vec![match &f.kind {
+            FieldKind::Choice(choices) => format!("one of {}", inert(&choices.join(", "))),
+            kind => kind_name(kind).to_owned(),
+        }];
         if f.required {
             flags.push("required".to_owned());
         }
@@ -301,7 +319,7 @@ pub fn spec_text(connector: &Connector) -> String {
             flags.push("secret".to_owned());
         }
         if let Some(default) = &f.default_value {
-            flags.push(format!("default {}", inert(default)));
+            flags.push(format!("default {}", inert(&default.to_string())));
         }
         text += &format!(
             "  {:<26} {} [{}]\n      {}\n",

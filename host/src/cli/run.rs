@@ -84,6 +84,8 @@ pub async fn run(context: &Context, args: RunArgs) -> Outcome {
         dry_run: args.dry_run,
         scheduled_slot: None,
         allow_mass_removal: args.allow_mass_removal,
+        full: args.full,
+        lease: None,
     };
     let live = (!args.quiet).then(|| {
         Arc::new(LiveProgress::on_stderr(

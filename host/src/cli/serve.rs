@@ -12,14 +12,27 @@ use crate::scheduler::{self, ServeOptions};
 
 /// `serve`: runs every enabled source on its schedule until SIGINT or SIGTERM.
 pub async fn serve(context: &Context, args: ServeArgs) -> Outcome {
+    if let Some(worker) = args.worker {
+        crate::inventory::set_worker(worker);
+    }
+    // With a shared database and no connectors directory of its own, a worker runs the
+    // connectors stored in the database, copied into a cache in its data directory.
+    let connectors_from_database = context.paths.database.is_some() && context.connectors.is_none();
+    let connectors_dir = if connectors_from_database {
+        Some(context.paths.data_dir.join("connectors-from-database"))
+    } else {
+        context.connectors.clone()
+    };
     let options = ServeOptions {
         sources_dir: args.sources,
-        connectors_dir: context.connectors.clone(),
+        connectors_dir,
+        connectors_from_database,
         inventory: context.paths.inventory(),
         max_parallel: args.max_parallel,
         poll: Duration::from_millis(args.poll_ms.max(10)),
         settle: Duration::from_millis(args.settle_ms),
         shutdown_grace: Duration::from_secs(args.shutdown_grace_seconds),
+        lease: Duration::from_secs(args.lease_seconds),
     };
     match scheduler::serve(context.runtime.clone(), options).await {
         Ok(()) => Outcome::Ok,

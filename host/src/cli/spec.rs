@@ -8,7 +8,7 @@ use super::outcome::Outcome;
 use super::output::{show, show_json};
 use super::render::{kind_name, spec_text};
 use crate::connectors::{self, BUNDLED_ID, ConnectorRef};
-use crate::contract::ConnectorSpec;
+use crate::contract::{ConnectorSpec, CredentialScheme, FieldKind, SettingValue};
 use crate::sandbox::Connector;
 
 /// `spec`: the bundled connector's, or that of the component `--connector` names.
@@ -38,7 +38,11 @@ struct SpecView<'a> {
     digest: &'a str,
     resource_types: &'a [String],
     base_url_field: Option<&'a str>,
+    /// Kept for scripts written against contract 0.1: the bearer scheme's secret.
     bearer_credential_field: Option<&'a str>,
+    credential: Option<serde_json::Value>,
+    external_namespaces: &'a [String],
+    contract: &'static str,
     fields: Vec<FieldView<'a>>,
 }
 
@@ -48,9 +52,11 @@ struct FieldView<'a> {
     label: &'a str,
     description: &'a str,
     kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    choices: Option<&'a [String]>,
     required: bool,
     secret: bool,
-    default: Option<&'a str>,
+    default: Option<serde_json::Value>,
 }
 
 impl<'a> SpecView<'a> {
@@ -64,7 +70,13 @@ impl<'a> SpecView<'a> {
             digest: &connector.digest,
             resource_types: &spec.resource_types,
             base_url_field: spec.base_url_field.as_deref(),
-            bearer_credential_field: spec.bearer_credential_field.as_deref(),
+            bearer_credential_field: match &spec.credential {
+                Some(CredentialScheme::Bearer(name)) => Some(name.as_str()),
+                _ => None,
+            },
+            credential: spec.credential.as_ref().map(credential_json),
+            external_namespaces: &spec.external_namespaces,
+            contract: connector.contract_version().as_str(),
             fields: spec
                 .fields
                 .iter()
@@ -72,12 +84,48 @@ impl<'a> SpecView<'a> {
                     name: &f.name,
                     label: &f.label,
                     description: &f.description,
-                    kind: kind_name(f.kind),
+                    kind: kind_name(&f.kind),
+                    choices: match &f.kind {
+                        FieldKind::Choice(choices) => Some(choices.as_slice()),
+                        _ => None,
+                    },
                     required: f.required,
                     secret: f.secret,
-                    default: f.default_value.as_deref(),
+                    default: f.default_value.as_ref().map(setting_json),
                 })
                 .collect(),
         }
+    }
+}
+
+/// A credential scheme as `spec --json` shows it: `{"scheme": "header", "header": …}`.
+fn credential_json(scheme: &CredentialScheme) -> serde_json::Value {
+    match scheme {
+        CredentialScheme::Bearer(secret) => {
+            serde_json::json!({ "scheme": "bearer", "secret": secret })
+        }
+        CredentialScheme::Header {
+            header,
+            prefix,
+            secret,
+        } => serde_json::json!({
+            "scheme": "header", "header": header, "prefix": prefix, "secret": secret
+        }),
+        CredentialScheme::Basic { username, password } => {
+            serde_json::json!({ "scheme": "basic", "username": username, "password": password })
+        }
+        CredentialScheme::Query { parameter, secret } => {
+            serde_json::json!({ "scheme": "query", "parameter": parameter, "secret": secret })
+        }
+    }
+}
+
+/// A setting's value as JSON: text, number, boolean or a list of strings.
+fn setting_json(value: &SettingValue) -> serde_json::Value {
+    match value {
+        SettingValue::Text(text) => text.as_str().into(),
+        SettingValue::Integer(i) => (*i).into(),
+        SettingValue::Boolean(b) => (*b).into(),
+        SettingValue::TextList(items) => items.as_slice().into(),
     }
 }

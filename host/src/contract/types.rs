@@ -7,16 +7,110 @@ use std::fmt;
 
 /// The kind of value a config field takes. The host checks a value against its kind before the
 /// connector sees it; the connector checks ranges and meaning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FieldKind {
-    /// Free text.
+    /// Free text, not empty.
     Text,
-    /// A signed 64-bit integer written in decimal.
+    /// A signed 64-bit integer.
     Integer,
     /// `true` or `false`.
     Boolean,
     /// An absolute `http` or `https` URL.
     Url,
+    /// Exactly one of these values (text). Contract 0.2 and later.
+    Choice(Vec<String>),
+    /// A list of strings (a TOML array of strings in a source file). Contract 0.2 and later.
+    TextList,
+}
+
+/// A setting's value, as a source file gives it and the connector receives it. `url`, `choice`
+/// and `text` settings are text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettingValue {
+    /// Text.
+    Text(String),
+    /// An integer.
+    Integer(i64),
+    /// A boolean.
+    Boolean(bool),
+    /// A list of strings.
+    TextList(Vec<String>),
+}
+
+impl SettingValue {
+    /// The text, for a text value.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Self::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+}
+
+/// As a source file would write it: text as is, a list as a TOML array.
+impl fmt::Display for SettingValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Text(text) => f.write_str(text),
+            Self::Integer(i) => write!(f, "{i}"),
+            Self::Boolean(b) => write!(f, "{b}"),
+            Self::TextList(items) => {
+                let quoted: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
+                write!(f, "[{}]", quoted.join(", "))
+            }
+        }
+    }
+}
+
+/// How the host presents a source's credential on the requests it lets through. The connector
+/// names secrets (and, for basic, a user-name setting); their values never enter the sandbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialScheme {
+    /// `Authorization: Bearer <secret>`, naming the secret.
+    Bearer(String),
+    /// `<header>: <prefix><secret>`.
+    Header {
+        /// The header's name, e.g. `x-api-key`.
+        header: String,
+        /// Text put before the secret, e.g. `Token `; empty for none.
+        prefix: String,
+        /// The name of the secret.
+        secret: String,
+    },
+    /// `Authorization: Basic base64(<username>:<password>)`.
+    Basic {
+        /// The name of the setting or secret holding the user name.
+        username: String,
+        /// The name of the secret holding the password.
+        password: String,
+    },
+    /// A query parameter appended to every request's URL.
+    Query {
+        /// The parameter's name, e.g. `api_key`.
+        parameter: String,
+        /// The name of the secret.
+        secret: String,
+    },
+}
+
+impl CredentialScheme {
+    /// The names the scheme reads a secret from (basic's user name may be a setting instead).
+    pub fn secret_names(&self) -> Vec<&str> {
+        match self {
+            Self::Bearer(secret) | Self::Header { secret, .. } | Self::Query { secret, .. } => {
+                vec![secret]
+            }
+            Self::Basic { password, .. } => vec![password],
+        }
+    }
+
+    /// Every name the scheme mentions: its secrets, and basic's user name.
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            Self::Basic { username, password } => vec![username, password],
+            other => other.secret_names(),
+        }
+    }
 }
 
 /// One field of a connector's configuration, as a source file or a form would show it.
@@ -34,8 +128,8 @@ pub struct ConfigField {
     pub required: bool,
     /// Whether the connector calls the value a secret (believed only of the bundled connector).
     pub secret: bool,
-    /// The value used when the source leaves the field out, written as the source would.
-    pub default_value: Option<String>,
+    /// The value used when the source leaves the field out.
+    pub default_value: Option<SettingValue>,
 }
 
 /// What a connector is and what it needs, as its `spec()` says.
@@ -53,19 +147,24 @@ pub struct ConnectorSpec {
     pub fields: Vec<ConfigField>,
     /// Every resource type the connector emits, e.g. `hex_project`.
     pub resource_types: Vec<String>,
+    /// First URI segments, e.g. `snowflake`, that relations may target outside the run (none
+    /// before contract 0.2).
+    pub external_namespaces: Vec<String>,
     /// The `url` field naming the service the connector talks to.
     pub base_url_field: Option<String>,
-    /// The field the connector asks the host to send as `Authorization: Bearer <value>`.
-    pub bearer_credential_field: Option<String>,
+    /// How the connector asks the host to present the credential, if it needs one (contract
+    /// 0.1's `bearer-credential-field` is [`CredentialScheme::Bearer`]).
+    pub credential: Option<CredentialScheme>,
 }
 
-/// One configuration value handed to the connector, written as text (`42`, `true`, `https://…`).
+/// One configuration value handed to the connector (contract 0.1 receives it as text: `42`,
+/// `true`, `https://…`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigEntry {
     /// The field's name, as in [`ConfigField::name`].
     pub name: String,
     /// The field's value.
-    pub value: String,
+    pub value: SettingValue,
 }
 
 /// Facts about the run that the connector must use instead of asking the sandbox.
@@ -77,6 +176,10 @@ pub struct RunContext {
     pub source_name: String,
     /// When the run started, in milliseconds since the Unix epoch.
     pub started_at: i64,
+    /// The checkpoint the source's last successful run saved, if any (contract 0.2 and later).
+    pub checkpoint: Option<Vec<u8>>,
+    /// When the source's last successful run started, if there was one.
+    pub last_success_at: Option<i64>,
 }
 
 /// A typed property value.
@@ -120,6 +223,32 @@ pub struct Resource {
     pub native_id: Option<String>,
     /// Everything else the connector knows about the resource.
     pub properties: Vec<Property>,
+    /// References to other resources (none before contract 0.2).
+    pub relations: Relations,
+}
+
+/// A typed reference from one resource to another.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Relation {
+    /// What the reference means, e.g. `reads`, `uses`, `connects-to`.
+    pub kind: String,
+    /// The URI referred to: a resource of the run, or in one of the spec's external namespaces.
+    pub target: String,
+}
+
+/// A resource's relations in a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Relations {
+    /// Exactly these (empty: none).
+    Set(Vec<Relation>),
+    /// The same as the source's last successful run stored for this URI.
+    Unchanged,
+}
+
+impl Default for Relations {
+    fn default() -> Self {
+        Self::Set(Vec::new())
+    }
 }
 
 /// A field that failed validation.
@@ -230,12 +359,24 @@ impl fmt::Display for ConnectorError {
 impl std::error::Error for ConnectorError {}
 
 /// What a successful discovery did, as the connector reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiscoverSummary {
     /// Resources emitted, over all batches.
     pub emitted: u64,
     /// HTTP requests made, retries included.
     pub requests: u32,
+    /// The same requests by kind (empty before contract 0.2, and when the connector does not
+    /// say).
+    pub request_counts: Vec<RequestCount>,
+}
+
+/// How many requests of one kind a discovery made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestCount {
+    /// The kind, in the connector's words.
+    pub kind: String,
+    /// Requests made, retries included.
+    pub count: u32,
 }
 
 /// Severity of a connector's log line.
@@ -286,4 +427,9 @@ pub trait HostImports: Send {
     fn log(&mut self, level: LogLevel, message: String);
     /// Progress: items done and, when known, expected.
     fn progress(&mut self, done: u64, total: Option<u64>);
+    /// The connector is about to wait this long (contract 0.2 and later).
+    fn waiting(&mut self, reason: WaitReason, duration_ms: u64);
+    /// The checkpoint for the source's next run (contract 0.2 and later). An error ends the call
+    /// (the guest traps) with that reason.
+    fn save_checkpoint(&mut self, checkpoint: Vec<u8>) -> wasmtime::Result<()>;
 }

@@ -1,10 +1,12 @@
-//! `euno:connector@0.1.0`: the bindings generated from `wit/connector.wit`, and the conversions
+//! `euno:connector@0.1.0`: the bindings generated from `wit/v0.1.0/connector.wit`, and the conversions
 //! between them and the host's types in both directions.
 //!
 //! This is the only module that names a generated type. Conversions go the way the data flows:
 //! into the host for what a component returns or emits, out of it for the configuration and the
-//! run context. Every conversion moves the fields it is given, so that a batch of resources reaches the host without a string being copied (and a
-//! vector of the same layout is converted in place).
+//! run context. Every conversion moves the fields it is given, so that a batch of resources
+//! reaches the host without a string being copied (and a vector of the same layout is converted
+//! in place). What 0.1 lacks takes its empty form: no relations, no checkpoint, no external
+//! namespaces; its `bearer-credential-field` is the bearer scheme.
 
 use std::marker::PhantomData;
 
@@ -12,16 +14,16 @@ use wasmtime::Store;
 use wasmtime::component::{HasData, InstancePre, Linker};
 
 use super::types::{
-    ConfigEntry, ConfigField, ConnectorError, ConnectorSpec, DiscoverSummary, FieldKind,
-    HostImports, InvalidConfigError, LogLevel, Property, PropertyValue, RateLimitedError, Resource,
-    RunContext, UpstreamError,
+    ConfigEntry, ConfigField, ConnectorError, ConnectorSpec, CredentialScheme, DiscoverSummary,
+    FieldKind, HostImports, InvalidConfigError, LogLevel, Property, PropertyValue,
+    RateLimitedError, Relations, Resource, RunContext, SettingValue, UpstreamError,
 };
 
 /// The generated bindings: private, so that nothing outside this module names them.
 mod generated {
     wasmtime::component::bindgen!({
         world: "source-connector",
-        path: "../wit",
+        path: "../wit/v0.1.0",
         imports: { default: trappable },
         exports: { default: async },
         with: {
@@ -143,15 +145,32 @@ impl From<wit::FieldKind> for FieldKind {
 
 impl From<wit::ConfigField> for ConfigField {
     fn from(field: wit::ConfigField) -> Self {
+        let kind = FieldKind::from(field.kind);
         Self {
             name: field.name,
             label: field.label,
             description: field.description,
-            kind: field.kind.into(),
+            default_value: field.default_value.map(|text| typed_default(&kind, text)),
+            kind,
             required: field.required,
             secret: field.secret,
-            default_value: field.default_value,
         }
+    }
+}
+
+/// A 0.1 default, written as a source would (`42`, `true`), as the value of its kind. Text that
+/// does not read as its kind stays text, so that checking it against the kind says what is wrong.
+fn typed_default(kind: &FieldKind, text: String) -> SettingValue {
+    match kind {
+        FieldKind::Integer => text
+            .parse()
+            .map_or(SettingValue::Text(text), SettingValue::Integer),
+        FieldKind::Boolean => match text.as_str() {
+            "true" => SettingValue::Boolean(true),
+            "false" => SettingValue::Boolean(false),
+            _ => SettingValue::Text(text),
+        },
+        _ => SettingValue::Text(text),
     }
 }
 
@@ -164,17 +183,24 @@ impl From<wit::ConnectorSpec> for ConnectorSpec {
             description: spec.description,
             fields: spec.fields.into_iter().map(Into::into).collect(),
             resource_types: spec.resource_types,
+            external_namespaces: Vec::new(),
             base_url_field: spec.base_url_field,
-            bearer_credential_field: spec.bearer_credential_field,
+            credential: spec.bearer_credential_field.map(CredentialScheme::Bearer),
         }
     }
 }
 
 impl From<ConfigEntry> for wit::ConfigEntry {
     fn from(entry: ConfigEntry) -> Self {
+        // 0.1 receives every value as text; it has no list settings, so a list cannot reach it
+        // (the host resolves settings against this component's own spec).
+        let value = match entry.value {
+            SettingValue::Text(text) => text,
+            other => other.to_string(),
+        };
         Self {
             name: entry.name,
-            value: entry.value,
+            value,
         }
     }
 }
@@ -220,6 +246,7 @@ impl From<wit::Resource> for Resource {
             parent_uri: resource.parent_uri,
             native_id: resource.native_id,
             properties: resource.properties.into_iter().map(Into::into).collect(),
+            relations: Relations::default(),
         }
     }
 }
@@ -254,6 +281,7 @@ impl From<wit::DiscoverSummary> for DiscoverSummary {
         Self {
             emitted: summary.emitted,
             requests: summary.requests,
+            request_counts: Vec::new(),
         }
     }
 }

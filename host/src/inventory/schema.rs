@@ -109,10 +109,38 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE runs ADD COLUMN run_token TEXT;
     ALTER TABLE runs ADD COLUMN heartbeat_at INTEGER;
     ",
-    // 7 and 8 are taken by work merged in parallel (the sources table, contract 0.2's relations
-    // and checkpoints); these placeholders hold their numbers and are replaced by them at merge.
-    "",
-    "",
+    // 7: lineage (see `lineage`). The relations each source stored for a resource it sponsors,
+    // gone with the sponsorship; and the checkpoint of each source's last successful run, with
+    // the connector that saved it.
+    r"
+    CREATE TABLE relations (
+        source TEXT NOT NULL,
+        uri    TEXT NOT NULL,
+        kind   TEXT NOT NULL,
+        target TEXT NOT NULL,
+        PRIMARY KEY (source, uri, kind, target),
+        FOREIGN KEY (source, uri) REFERENCES sponsorships (source, uri) ON DELETE CASCADE
+    ) WITHOUT ROWID;
+    CREATE TABLE checkpoints (
+        source       TEXT    PRIMARY KEY,
+        connector_id TEXT    NOT NULL,
+        checkpoint   BLOB    NOT NULL,
+        run_id       INTEGER NOT NULL REFERENCES runs (id),
+        saved_at     INTEGER NOT NULL
+    );
+    ",
+    // 8: the source definitions applied with `sources apply` (their text as applied, `${VAR}`
+    // references unexpanded, so no secret value is stored), and the worker that ran each run.
+    r"
+    CREATE TABLE sources (
+        name         TEXT    PRIMARY KEY,
+        text         TEXT    NOT NULL,
+        digest       TEXT    NOT NULL,
+        applied_at   INTEGER NOT NULL,
+        applied_from TEXT    NOT NULL
+    );
+    ALTER TABLE runs ADD COLUMN worker TEXT;
+    ",
     // 9: the `[schedule]` table a run's source file had (JSON; `null` for none), so that `status`
     // shows each source's schedule as last applied without its file. NULL: recorded before.
     r"

@@ -9,7 +9,7 @@
 use std::sync::{Arc, OnceLock};
 
 use super::limits::Limits;
-use crate::contract::{PropertyValue, Resource};
+use crate::contract::{PropertyValue, Relations, Resource};
 use crate::text::cut;
 
 /// The longest single log line kept; the rest of a longer line is cut, saying how much.
@@ -66,6 +66,16 @@ pub enum BudgetError {
         len: usize,
         /// The limit.
         max: usize,
+    },
+    /// A checkpoint larger than `limits.max_checkpoint_bytes`.
+    #[error(
+        "the connector saved a checkpoint of {len} bytes, more than limits.max_checkpoint_bytes ({max})"
+    )]
+    Checkpoint {
+        /// The checkpoint's size.
+        len: usize,
+        /// The limit.
+        max: u64,
     },
 }
 
@@ -125,6 +135,17 @@ impl Budget {
             check_strings(resource, limits.max_string_bytes)?;
         }
         self.resources = total;
+        Ok(())
+    }
+
+    /// Admits a checkpoint of `len` bytes, or says that it breaks `limits.max_checkpoint_bytes`.
+    pub fn admit_checkpoint(&self, len: usize) -> Result<(), BudgetError> {
+        if len as u64 > self.limits.max_checkpoint_bytes {
+            return Err(BudgetError::Checkpoint {
+                len,
+                max: self.limits.max_checkpoint_bytes,
+            });
+        }
         Ok(())
     }
 
@@ -195,6 +216,16 @@ fn check_strings(resource: &Resource, max: usize) -> Result<(), BudgetError> {
             return too_long(&format!("property `{}`", property.name), longest);
         }
     }
+    if let Relations::Set(relations) = &resource.relations {
+        for relation in relations {
+            if relation.kind.len() > max {
+                return too_long("relation kind", relation.kind.len());
+            }
+            if relation.target.len() > max {
+                return too_long("relation target", relation.target.len());
+            }
+        }
+    }
     Ok(())
 }
 
@@ -221,6 +252,7 @@ mod tests {
             parent_uri: None,
             native_id: None,
             properties: vec![],
+            relations: Relations::default(),
         }
     }
 

@@ -6,13 +6,15 @@
 //! grants anything. The check is made on the request actually being sent (not on a URL the guest
 //! announced earlier), before any DNS lookup. Credentials are added here, on the host side, and
 //! only to requests to a granted origin, so a connector never holds them and cannot set the
-//! `Authorization` header itself. Redirects are not followed at all: the guest sees the 3xx
+//! header that carries them itself ([`Credential`]: a bearer token, a header of the connector's
+//! choosing, HTTP basic, or a query parameter, which no URL the host logs shows). Redirects are not followed at all: the guest sees the 3xx
 //! response, and a follow-up request to another origin is refused like any other.
 //!
 //! Responses are guarded on their way back: a body larger than the source's
 //! `limits.max_response_bytes` is cut off with an error (and ends the run), and the credential is
-//! masked wherever a server reflects it verbatim (headers, body, trailers), so that even an
-//! echoing endpoint at the allowed origin does not hand the token to the connector.
+//! masked wherever a server reflects it verbatim (headers, body, trailers), in every form the host
+//! sent it (the secret itself, basic's base64 form, a query parameter's percent-encoded one), so
+//! that even an echoing endpoint at the allowed origin does not hand it to the connector.
 //!
 //! The host owns the response's encoding: it asks for `identity` on every request (the guest may
 //! not set `Accept-Encoding`), decodes a `gzip` or `deflate` body that comes back anyway (so that
@@ -187,30 +189,217 @@ impl std::fmt::Display for Origin {
     }
 }
 
+/// A credential the host presents on the requests it lets through, in the form it sends it,
+/// with every form of its secret that a response, a log line or an error must not show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    carrier: Carrier,
+    /// Every form of the secret the host sends, longest first (see [`Credential::secrets`]).
+    secrets: Vec<Secret>,
+}
+
+/// Where a credential travels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Carrier {
+    /// A header the host sets, with its whole value.
+    Header(HeaderName, Secret),
+    /// `name=value`, percent-encoded, appended to every request's query.
+    Query(Secret),
+}
+
+/// A credential the host cannot send. Never quotes the secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CredentialError {
+    /// The header name is not a valid header name.
+    #[error("`{0}` is not a valid header name")]
+    HeaderName(String),
+    /// The header is one a credential may never travel in.
+    #[error("a credential may not travel in the `{0}` header")]
+    ReservedHeader(String),
+    /// The header value the secret makes is not a valid header value.
+    #[error("the secret contains characters not allowed in a header")]
+    HeaderValue,
+    /// The query parameter's name is empty.
+    #[error("the query parameter's name is empty")]
+    EmptyParameter,
+}
+
+impl Credential {
+    /// `Authorization: Bearer <secret>`.
+    pub fn bearer(secret: &Secret) -> Result<Self, CredentialError> {
+        Self::header("authorization", "Bearer ", secret)
+    }
+
+    /// `<name>: <prefix><secret>`. `authorization` and `cookie` are allowed (the guest may not set
+    /// them itself anyway); `host`, `proxy-*` and the headers the host owns are not.
+    pub fn header(name: &str, prefix: &str, secret: &Secret) -> Result<Self, CredentialError> {
+        let header = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| CredentialError::HeaderName(name.to_owned()))?;
+        let reserved = header == http::header::HOST
+            || header.as_str().starts_with("proxy-")
+            || header == http::header::ACCEPT_ENCODING
+            || (DEFAULT_FORBIDDEN_HEADERS.contains(&header)
+                && header != http::header::AUTHORIZATION
+                && header != http::header::COOKIE);
+        if reserved {
+            return Err(CredentialError::ReservedHeader(header.as_str().to_owned()));
+        }
+        let value = format!("{prefix}{}", secret.expose());
+        HeaderValue::from_str(&value).map_err(|_| CredentialError::HeaderValue)?;
+        Ok(Self {
+            carrier: Carrier::Header(header, Secret::new(value)),
+            secrets: vec![secret.clone()],
+        })
+    }
+
+    /// `Authorization: Basic base64(<username>:<password>)`. The user name is not secret (it may
+    /// be a setting); the password and the encoded pair are.
+    pub fn basic(username: &str, password: &Secret) -> Result<Self, CredentialError> {
+        let encoded = base64(format!("{username}:{}", password.expose()).as_bytes());
+        let mut credential = Self::header("authorization", "Basic ", &Secret::new(encoded))?;
+        credential.secrets.push(password.clone());
+        credential.sort();
+        Ok(credential)
+    }
+
+    /// `?<parameter>=<secret>` (percent-encoded), appended to every request's URL.
+    pub fn query(parameter: &str, secret: &Secret) -> Result<Self, CredentialError> {
+        if parameter.is_empty() {
+            return Err(CredentialError::EmptyParameter);
+        }
+        let encoded = percent_encode(secret.expose());
+        let mut credential = Self {
+            carrier: Carrier::Query(Secret::new(format!(
+                "{}={encoded}",
+                percent_encode(parameter)
+            ))),
+            secrets: vec![secret.clone()],
+        };
+        if encoded != secret.expose() {
+            credential.secrets.push(Secret::new(encoded));
+        }
+        credential.sort();
+        Ok(credential)
+    }
+
+    fn sort(&mut self) {
+        // Longest first, so that redacting one form never leaves part of a longer one behind.
+        self.secrets
+            .sort_by_key(|secret| std::cmp::Reverse(secret.expose().len()));
+    }
+
+    /// Every form of the secret that the host sends: for redaction and masking.
+    pub fn secrets(&self) -> &[Secret] {
+        &self.secrets
+    }
+
+    /// The header the credential travels in, if it does: the guest may not set it.
+    pub fn header_name(&self) -> Option<&HeaderName> {
+        match &self.carrier {
+            Carrier::Header(name, _) => Some(name),
+            Carrier::Query(_) => None,
+        }
+    }
+
+    /// Adds the credential to `request`.
+    fn apply(&self, request: &mut http::Request<WasiBody>) -> Result<(), CredentialError> {
+        match &self.carrier {
+            Carrier::Header(name, value) => {
+                let mut value = HeaderValue::from_str(value.expose())
+                    .map_err(|_| CredentialError::HeaderValue)?;
+                value.set_sensitive(true);
+                request.headers_mut().insert(name.clone(), value);
+            }
+            Carrier::Query(pair) => {
+                let mut parts = request.uri().clone().into_parts();
+                let path_and_query = parts.path_and_query.as_ref().map_or_else(
+                    || format!("/?{}", pair.expose()),
+                    |pq| match pq.query() {
+                        Some(query) if !query.is_empty() => {
+                            format!("{}?{query}&{}", pq.path(), pair.expose())
+                        }
+                        _ => format!("{}?{}", pq.path(), pair.expose()),
+                    },
+                );
+                parts.path_and_query = Some(
+                    path_and_query
+                        .parse()
+                        .map_err(|_| CredentialError::HeaderValue)?,
+                );
+                *request.uri_mut() =
+                    Uri::from_parts(parts).map_err(|_| CredentialError::HeaderValue)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Standard base64 with padding (RFC 4648), as HTTP basic authentication writes its pair.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// `text` with every byte but the URL-unreserved ones (`A-Z a-z 0-9 - . _ ~`) percent-encoded.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// The network policy of one run.
 #[derive(Debug, Clone)]
 pub struct EgressPolicy {
     /// The granted origins; empty means no network at all.
     allowed: Vec<Origin>,
-    bearer: Option<Secret>,
+    credential: Option<Credential>,
     max_request_time: Duration,
 }
 
 impl EgressPolicy {
-    /// A policy allowing the `allowed` origins (none: no network), adding `bearer` as the
-    /// credential to requests to them, and bounding each request's connect, first-byte and
-    /// between-bytes waits by `max_request_time`.
-    pub fn new(allowed: Vec<Origin>, bearer: Option<Secret>, max_request_time: Duration) -> Self {
+    /// A policy allowing the `allowed` origins (none: no network), adding `credential` to
+    /// requests to them, and bounding each request's connect, first-byte and between-bytes waits
+    /// by `max_request_time`.
+    pub fn new(
+        allowed: Vec<Origin>,
+        credential: Option<Credential>,
+        max_request_time: Duration,
+    ) -> Self {
         Self {
             allowed,
-            bearer,
+            credential,
             max_request_time,
         }
     }
 
-    /// The credential the host adds, if any.
-    pub fn bearer(&self) -> Option<&Secret> {
-        self.bearer.as_ref()
+    /// Every form of the credential's secret the host sends (none without a credential): what
+    /// must never reach a log, an error or the connector.
+    pub fn secrets(&self) -> &[Secret] {
+        match &self.credential {
+            Some(credential) => credential.secrets(),
+            None => &[],
+        }
     }
 
     /// Whether a request to `uri` may leave the sandbox: only to a granted origin.
@@ -328,7 +517,18 @@ impl EgressHooks {
     /// `uri` as the host's log and errors show it: without its query, the credential redacted
     /// (a connector that got hold of it could put it in the path or the host name) and inert.
     fn shown(&self, uri: &Uri) -> String {
-        inert(&redact(self.policy.bearer.as_ref(), &without_query(uri))).into_owned()
+        inert(&redact(self.policy.secrets(), &without_query(uri))).into_owned()
+    }
+
+    /// Whether the guest may not set `name`: see [`forbidden`], and the credential's own header.
+    fn forbids(&self, name: &HeaderName) -> bool {
+        forbidden(name)
+            || self
+                .policy
+                .credential
+                .as_ref()
+                .and_then(Credential::header_name)
+                == Some(name)
     }
 }
 
@@ -355,11 +555,17 @@ type SendFuture = Box<
 
 impl WasiHttpHooks for EgressHooks {
     fn is_forbidden_header(&mut self, name: &HeaderName) -> bool {
-        forbidden(name)
+        self.forbids(name)
     }
 
     fn forbidden_header_filter(&mut self) -> ForbiddenHeaderFilter {
-        Arc::new(forbidden)
+        let own = self
+            .policy
+            .credential
+            .as_ref()
+            .and_then(Credential::header_name)
+            .cloned();
+        Arc::new(move |name: &HeaderName| forbidden(name) || own.as_ref() == Some(name))
     }
 
     fn send_request(
@@ -371,8 +577,7 @@ impl WasiHttpHooks for EgressHooks {
         drop(fut);
         let url = self.shown(request.uri());
         if let Err(reason) = self.policy.check(request.uri()) {
-            let reason =
-                inert(&redact(self.policy.bearer.as_ref(), &reason.to_string())).into_owned();
+            let reason = inert(&redact(self.policy.secrets(), &reason.to_string())).into_owned();
             tracing::warn!(%url, %reason, "refused an outgoing request");
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
@@ -383,19 +588,11 @@ impl WasiHttpHooks for EgressHooks {
             HeaderValue::from_static("identity"),
         );
         // Past the check, the request goes to a granted origin: the only place the credential may.
-        if let Some(token) = &self.policy.bearer {
-            match HeaderValue::from_str(&format!("Bearer {}", token.expose())) {
-                Ok(mut value) => {
-                    value.set_sensitive(true);
-                    request
-                        .headers_mut()
-                        .insert(http::header::AUTHORIZATION, value);
-                }
-                Err(_) => {
-                    tracing::error!("the credential contains characters not allowed in a header");
-                    return Box::new(async { Err(HttpError::HttpRequestDenied) });
-                }
-            }
+        if let Some(credential) = &self.policy.credential
+            && let Err(error) = credential.apply(&mut request)
+        {
+            tracing::error!("could not add the credential to a request to {url}: {error}");
+            return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
         let options = self.policy.clamp(options);
         let deadline = tokio::time::Instant::now() + self.max_request_total;
@@ -408,10 +605,11 @@ impl WasiHttpHooks for EgressHooks {
             cut_off: self.cut_off.clone(),
             mask: self
                 .policy
-                .bearer
-                .as_ref()
+                .secrets()
+                .iter()
                 .map(|secret| secret.expose().as_bytes().to_vec())
-                .filter(|secret| secret.len() >= MIN_MASKED_SECRET_BYTES),
+                .filter(|secret| secret.len() >= MIN_MASKED_SECRET_BYTES)
+                .collect(),
         };
         let pool = Arc::clone(&self.pool);
         let traffic = self.traffic.clone();
@@ -452,8 +650,8 @@ struct ResponseGuard {
     total: Duration,
     deadline: tokio::time::Instant,
     cut_off: CutOff,
-    /// The credential's bytes, when long enough to mask.
-    mask: Option<Vec<u8>>,
+    /// Every form of the credential's secret long enough to mask (none: nothing to mask).
+    mask: Vec<Vec<u8>>,
 }
 
 impl ResponseGuard {
@@ -511,7 +709,7 @@ impl ResponseGuard {
             parts.headers.remove(http::header::CONTENT_ENCODING);
             parts.headers.remove(http::header::CONTENT_LENGTH);
         }
-        if let Some(mask) = &self.mask {
+        for mask in &self.mask {
             mask_headers(&mut parts.headers, mask);
         }
         let body = GuardedBody {
@@ -519,7 +717,7 @@ impl ResponseGuard {
             received: 0,
             finished: false,
             pending_trailers: None,
-            masker: self.mask.clone().map(Masker::new),
+            masker: (!self.mask.is_empty()).then(|| Masker::many(self.mask.clone())),
             decoder,
             deadline: Box::pin(tokio::time::sleep_until(self.deadline)),
             guard: self,
@@ -555,19 +753,26 @@ fn mask_all(buf: &mut [u8], secret: &[u8]) {
     }
 }
 
-/// Masks a credential in a byte stream that arrives in arbitrary pieces: the last
-/// `secret.len() - 1` bytes of each piece are held back until the next one shows whether they
-/// begin an occurrence.
+/// Masks a credential's forms in a byte stream that arrives in arbitrary pieces: the last
+/// `longest.len() - 1` bytes of each piece are held back until the next one shows whether they
+/// begin an occurrence (of any form: a shorter one that begins in the held bytes ends within the
+/// next piece too).
 #[derive(Debug)]
 struct Masker {
-    secret: Vec<u8>,
+    secrets: Vec<Vec<u8>>,
     held: Vec<u8>,
 }
 
 impl Masker {
+    #[cfg(test)]
     fn new(secret: Vec<u8>) -> Self {
+        Self::many(vec![secret])
+    }
+
+    /// A masker of every one of `secrets` (none empty).
+    fn many(secrets: Vec<Vec<u8>>) -> Self {
         Self {
-            secret,
+            secrets,
             held: Vec::new(),
         }
     }
@@ -576,8 +781,11 @@ impl Masker {
     fn push(&mut self, piece: &[u8]) -> Bytes {
         let mut buf = std::mem::take(&mut self.held);
         buf.extend_from_slice(piece);
-        mask_all(&mut buf, &self.secret);
-        let keep = (self.secret.len() - 1).min(buf.len());
+        for secret in &self.secrets {
+            mask_all(&mut buf, secret);
+        }
+        let longest = self.secrets.iter().map(Vec::len).max().unwrap_or(1);
+        let keep = (longest - 1).min(buf.len());
         self.held = buf.split_off(buf.len() - keep);
         Bytes::from(buf)
     }
@@ -809,13 +1017,14 @@ impl Body for GuardedBody {
                     }
                 },
                 Err(frame) => {
-                    let trailers = match (frame.into_trailers(), &this.guard.mask) {
-                        (Ok(mut trailers), Some(mask)) => {
-                            mask_headers(&mut trailers, mask);
+                    let trailers = match frame.into_trailers() {
+                        Ok(mut trailers) => {
+                            for mask in &this.guard.mask {
+                                mask_headers(&mut trailers, mask);
+                            }
                             Frame::trailers(trailers)
                         }
-                        (Ok(trailers), None) => Frame::trailers(trailers),
-                        (Err(other), _) => other,
+                        Err(other) => other,
                     };
                     let held = match this.finish() {
                         Ok(held) => held,
@@ -1100,6 +1309,130 @@ mod tests {
         assert_eq!(headers["x-other"], "fine");
     }
 
+    fn request(url: &str) -> http::Request<WasiBody> {
+        use http_body_util::BodyExt;
+        let body = http_body_util::Empty::<Bytes>::new()
+            .map_err(|never: std::convert::Infallible| match never {})
+            .boxed_unsync();
+        http::Request::get(url).body(body).unwrap()
+    }
+
+    #[test]
+    fn every_scheme_presents_the_secret_as_it_says() {
+        let secret = Secret::new("s3cret value/42".to_owned());
+        let mut r = request("https://api.example/v1/items?limit=5");
+        Credential::bearer(&secret).unwrap().apply(&mut r).unwrap();
+        assert_eq!(r.headers()["authorization"], "Bearer s3cret value/42");
+
+        let mut r = request("https://api.example/v1/items");
+        let header = Credential::header("X-Api-Key", "Token ", &secret).unwrap();
+        header.apply(&mut r).unwrap();
+        assert_eq!(r.headers()["x-api-key"], "Token s3cret value/42");
+        assert_eq!(header.header_name().unwrap(), "x-api-key");
+
+        let mut r = request("https://api.example/v1/items");
+        let basic = Credential::basic("Aladdin", &Secret::new("open sesame".to_owned())).unwrap();
+        basic.apply(&mut r).unwrap();
+        assert_eq!(
+            r.headers()["authorization"],
+            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
+        let forms: Vec<&str> = basic.secrets().iter().map(Secret::expose).collect();
+        assert_eq!(forms, ["QWxhZGRpbjpvcGVuIHNlc2FtZQ==", "open sesame"]);
+
+        let query = Credential::query("api_key", &secret).unwrap();
+        let mut r = request("https://api.example/v1/items?limit=5");
+        query.apply(&mut r).unwrap();
+        assert_eq!(
+            r.uri().to_string(),
+            "https://api.example/v1/items?limit=5&api_key=s3cret%20value%2F42"
+        );
+        let mut r = request("https://api.example/v1/items");
+        query.apply(&mut r).unwrap();
+        assert_eq!(r.uri().query(), Some("api_key=s3cret%20value%2F42"));
+        let forms: Vec<&str> = query.secrets().iter().map(Secret::expose).collect();
+        assert_eq!(forms, ["s3cret%20value%2F42", "s3cret value/42"]);
+        assert!(query.header_name().is_none());
+    }
+
+    #[test]
+    fn base64_matches_the_rfc_vectors() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
+    }
+
+    #[test]
+    fn a_credential_never_travels_in_a_reserved_header() {
+        let secret = Secret::new("hxtp_secret_42".to_owned());
+        for header in [
+            "host",
+            "Proxy-Authorization",
+            "accept-encoding",
+            "connection",
+        ] {
+            assert!(
+                matches!(
+                    Credential::header(header, "", &secret),
+                    Err(CredentialError::ReservedHeader(_))
+                ),
+                "{header}"
+            );
+        }
+        assert!(Credential::header("cookie", "session=", &secret).is_ok());
+        assert_eq!(
+            Credential::header("bad header", "", &secret),
+            Err(CredentialError::HeaderName("bad header".to_owned()))
+        );
+        assert_eq!(
+            Credential::header("x-key", "", &Secret::new("a\nb".to_owned())),
+            Err(CredentialError::HeaderValue)
+        );
+        assert_eq!(
+            Credential::query("", &secret),
+            Err(CredentialError::EmptyParameter)
+        );
+    }
+
+    #[test]
+    fn the_credentials_own_header_is_forbidden_to_the_guest() {
+        let secret = Secret::new("hxtp_secret_42".to_owned());
+        let mut hooks = EgressHooks::new(
+            EgressPolicy::new(
+                Vec::new(),
+                Some(Credential::header("x-api-key", "", &secret).unwrap()),
+                Duration::from_secs(1),
+            ),
+            1024,
+            Duration::from_secs(1),
+            Breach::default(),
+            CutOff::default(),
+        );
+        let name = HeaderName::from_static("x-api-key");
+        assert!(hooks.is_forbidden_header(&name));
+        assert!((hooks.forbidden_header_filter())(&name));
+        assert!(!hooks.is_forbidden_header(&HeaderName::from_static("x-other")));
+    }
+
+    #[test]
+    fn every_form_of_the_secret_is_masked_in_a_stream() {
+        let mut masker = Masker::many(vec![b"c2VjcmV0OnB3".to_vec(), b"pw-secret".to_vec()]);
+        let mut out = Vec::new();
+        for piece in [&b"a c2Vjc"[..], b"mV0OnB3 b pw-se", b"cret c"] {
+            out.extend_from_slice(&masker.push(piece));
+        }
+        out.extend_from_slice(&masker.finish());
+        assert_eq!(out, b"a ************ b ********* c");
+    }
+
     #[test]
     fn logged_urls_drop_the_query() {
         let uri: Uri = "https://evil.example/steal?token=abc".parse().unwrap();
@@ -1111,7 +1444,7 @@ mod tests {
         let hooks = EgressHooks::new(
             EgressPolicy::new(
                 Vec::new(),
-                Some(Secret::new("hxtp_secret_42".to_owned())),
+                Some(Credential::bearer(&Secret::new("hxtp_secret_42".to_owned())).unwrap()),
                 Duration::from_secs(1),
             ),
             1024,
@@ -1222,7 +1555,7 @@ mod tests {
             total,
             deadline: tokio::time::Instant::now() + total,
             cut_off: cut_off.clone(),
-            mask: Some(secret.to_vec()),
+            mask: vec![secret.to_vec()],
         };
         (guard, breach, cut_off)
     }

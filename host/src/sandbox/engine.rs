@@ -23,7 +23,7 @@ use super::rules::Rules;
 use super::trap;
 use crate::contract::{
     self, CONTRACT_INTERFACE, ConfigEntry, ConnectorError, ConnectorSpec, DiscoverSummary, Linked,
-    RunContext,
+    RunContext, Version, VersionError,
 };
 use crate::fsutil::hex_digest;
 use crate::secret::{Secret, redact};
@@ -84,8 +84,8 @@ impl CallError {
     /// server, and that text made [`inert`], so that no message, log line or run record can
     /// carry the secret, a forged line or a terminal escape. Redaction comes first: escaping
     /// could split the secret.
-    fn scrubbed(self, secret: Option<&Secret>) -> Self {
-        let r = |text: String| inert(&redact(secret, &text)).into_owned();
+    fn scrubbed(self, secrets: &[Secret]) -> Self {
+        let r = |text: String| inert(&redact(secrets, &text)).into_owned();
         let connector = |error: ConnectorError| error.map_text(r);
         match self {
             Self::Connector(error) => Self::Connector(connector(error)),
@@ -146,6 +146,11 @@ pub enum Trust {
 }
 
 impl Connector {
+    /// The contract version the component was built against.
+    pub fn contract_version(&self) -> Version {
+        self.linked.version()
+    }
+
     /// The same component, trusted as `trust` says.
     pub fn with_trust(&self, trust: Trust) -> Self {
         Self {
@@ -186,14 +191,24 @@ pub enum LoadError {
         /// What wasmtime said.
         message: String,
     },
+    /// It implements no contract version this host speaks.
+    #[error("{origin}: {source}")]
+    Version {
+        /// Where the component came from.
+        origin: String,
+        /// Which version it exports, if any.
+        source: VersionError,
+    },
     /// It does not implement the world, or imports what the sandbox does not offer.
     #[error(
-        "{origin} does not implement `{}` as this host supports it: {message}",
+        "{origin} does not implement `{}@{version}` as this host supports it: {message}",
         CONTRACT_INTERFACE
     )]
     Contract {
         /// Where the component came from.
         origin: String,
+        /// The contract version it exports.
+        version: &'static str,
         /// What wasmtime said.
         message: String,
     },
@@ -250,12 +265,18 @@ impl Runtime {
                 .await
                 .map_err(|e| LoadError::Engine(format!("the compile task failed: {e}")))??
         };
+        let version =
+            Version::of(&component, &self.engine).map_err(|source| LoadError::Version {
+                origin: origin.to_owned(),
+                source,
+            })?;
         let contract = |e: wasmtime::Error| LoadError::Contract {
             origin: origin.to_owned(),
+            version: version.as_str(),
             message: format!("{e:#}"),
         };
         let instance_pre = self.linker.instantiate_pre(&component).map_err(contract)?;
-        let linked = Linked::new(instance_pre).map_err(contract)?;
+        let linked = Linked::new(instance_pre, version).map_err(contract)?;
         let mut connector = Connector {
             origin: origin.to_owned(),
             digest,
@@ -265,8 +286,20 @@ impl Runtime {
             },
             linked,
         };
+        connector.spec = self
+            .spec(&connector)
+            .await
+            .map_err(|source| LoadError::Spec {
+                origin: origin.to_owned(),
+                source,
+            })?;
+        Ok(connector)
+    }
+
+    /// Calls `spec` in a fresh sandbox without network, within 10 seconds.
+    pub async fn spec(&self, connector: &Connector) -> Result<ConnectorSpec, CallError> {
         let observer = LogOnly {
-            source: origin.to_owned(),
+            source: connector.origin.clone(),
         };
         let sandbox = Sandbox {
             policy: EgressPolicy::new(Vec::new(), None, Duration::from_secs(1)),
@@ -275,21 +308,14 @@ impl Runtime {
                 ..Limits::default()
             },
         };
-        let spec = self
-            .call(
-                &connector,
-                sandbox,
-                Box::new(observer),
-                None,
-                |linked, store| Box::pin(async move { linked.spec(store).await.map(Ok) }),
-            )
-            .await
-            .map_err(|source| LoadError::Spec {
-                origin: origin.to_owned(),
-                source,
-            })?;
-        connector.spec = spec;
-        Ok(connector)
+        self.call(
+            connector,
+            sandbox,
+            Box::new(observer),
+            None,
+            |linked, store| Box::pin(async move { linked.spec(store).await.map(Ok) }),
+        )
+        .await
     }
 
     fn compile(&self, origin: &str, digest: &str, bytes: &[u8]) -> Result<Component, LoadError> {
@@ -337,7 +363,7 @@ impl Runtime {
         let observer = LogOnly {
             source: source.to_owned(),
         };
-        let secret = sandbox.policy.bearer().cloned();
+        let secrets = sandbox.policy.secrets().to_vec();
         let message = self
             .call(
                 connector,
@@ -347,7 +373,7 @@ impl Runtime {
                 move |linked, store| Box::pin(async move { linked.check(store, config).await }),
             )
             .await?;
-        Ok(inert(&redact(secret.as_ref(), &message)).into_owned())
+        Ok(inert(&redact(&secrets, &message)).into_owned())
     }
 
     /// Calls `discover` in a fresh sandbox, handing every batch to `observer`.
@@ -388,7 +414,7 @@ impl Runtime {
         > + Send,
     ) -> Result<R, CallError> {
         let Sandbox { policy, limits } = sandbox;
-        let secret = policy.bearer().cloned();
+        let secrets = policy.secrets().to_vec();
         let breach = Breach::default();
         let cut_off = CutOff::default();
         let memory_hit = Arc::new(AtomicBool::new(false));
@@ -422,7 +448,7 @@ impl Runtime {
             budget: Budget::new(limits),
             rules,
             breach: breach.clone(),
-            secret: secret.clone(),
+            secrets: secrets.clone(),
             observer,
         };
         let mut store = Store::new(&self.engine, state);
@@ -476,7 +502,7 @@ impl Runtime {
             }),
             Ok(Ok(Ok(value))) => Ok(value),
         };
-        result.map_err(|error| error.scrubbed(secret.as_ref()))
+        result.map_err(|error| error.scrubbed(&secrets))
     }
 }
 

@@ -1,6 +1,6 @@
 //! What a connector can reach from inside its sandbox: the state of one call's `Store`, and the
-//! host imports it serves (`emit`, `log`, `progress`, and the empty WASI and the guarded
-//! `wasi:http` of the engine).
+//! host imports it serves (`emit`, `log`, `progress`, `waiting`, `save-checkpoint`, and the
+//! empty WASI and the guarded `wasi:http` of the engine).
 //!
 //! Every batch the connector emits is measured against the call's budgets and checked against
 //! the output rules before the caller's [`Observer`] sees it; every log line is redacted, made
@@ -18,7 +18,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use super::budget::{Breach, Budget, BudgetError, LogVerdict};
 use super::egress::{EgressHooks, Traffic};
 use super::rules::{RuleBroken, Rules};
-use crate::contract::{HostImports, LogLevel, Resource};
+use crate::contract::{HostImports, LogLevel, Resource, WaitReason};
 use crate::secret::{Secret, redact};
 use crate::text::inert;
 
@@ -35,6 +35,9 @@ pub enum EmitError {
     /// The call is not a discovery (`spec`, `check`).
     #[error("emit is only allowed during discover")]
     NotDiscovering,
+    /// A checkpoint saved outside a discovery (`spec`, `check`).
+    #[error("save-checkpoint is only allowed during discover")]
+    CheckpointNotDiscovering,
     /// The observer can take no more: the run's inventory writer stopped (its error is the run's).
     #[error("the inventory writer stopped; see the run's error")]
     WriterStopped,
@@ -52,6 +55,15 @@ pub trait Observer: Send {
     /// Who is told about the call's requests and waits as they happen; nobody by default.
     fn traffic(&self) -> Option<Arc<dyn Traffic>> {
         None
+    }
+    /// The connector is about to wait this long before its next request.
+    fn waiting(&mut self, reason: WaitReason, duration_ms: u64) {
+        let _ = (reason, duration_ms);
+    }
+    /// The checkpoint the run saved last, within its budget: kept for the source's next run if
+    /// this one succeeds (a later one replaces it).
+    fn checkpoint(&mut self, checkpoint: Vec<u8>) {
+        let _ = checkpoint;
     }
 }
 
@@ -128,8 +140,9 @@ pub struct RunState {
     /// The output rules of a discovery; `None` for a call that may not emit (`spec`, `check`).
     pub(super) rules: Option<Rules>,
     pub(super) breach: Breach,
-    /// The source's credential, scrubbed from whatever the connector writes to the log.
-    pub(super) secret: Option<Secret>,
+    /// Every form of the source's credential, scrubbed from whatever the connector writes to
+    /// the log.
+    pub(super) secrets: Vec<Secret>,
     pub(super) observer: Box<dyn Observer>,
 }
 
@@ -166,7 +179,7 @@ impl RunState {
 impl HostImports for RunState {
     fn emit(&mut self, batch: Vec<Resource>) -> wasmtime::Result<()> {
         self.admit(batch).map_err(|error| {
-            let reason = redact(self.secret.as_ref(), &error.to_string());
+            let reason = redact(&self.secrets, &error.to_string());
             self.breach.record(reason.clone());
             wasmtime::Error::msg(reason)
         })
@@ -175,7 +188,7 @@ impl HostImports for RunState {
     fn log(&mut self, level: LogLevel, message: String) {
         // Redacted before it is cut, so that a secret across the cut leaves no prefix behind;
         // made inert before it is counted, so that the budget holds what is really written.
-        let line = inert(&redact(self.secret.as_ref(), &message)).into_owned();
+        let line = inert(&redact(&self.secrets, &message)).into_owned();
         match self.budget.admit_log(&line) {
             LogVerdict::Write(line) => self.observer.log(level, line),
             LogVerdict::Exhausted(warning) => self.observer.log(LogLevel::Warn, warning),
@@ -185,5 +198,33 @@ impl HostImports for RunState {
 
     fn progress(&mut self, done: u64, total: Option<u64>) {
         self.observer.progress(done, total);
+    }
+
+    fn waiting(&mut self, reason: WaitReason, duration_ms: u64) {
+        // Ignored outside a discovery, as the contract says.
+        if self.rules.is_some() {
+            self.observer.waiting(reason, duration_ms);
+        }
+    }
+
+    fn save_checkpoint(&mut self, checkpoint: Vec<u8>) -> wasmtime::Result<()> {
+        let admitted = if self.rules.is_none() {
+            Err(EmitError::CheckpointNotDiscovering)
+        } else {
+            self.budget
+                .admit_checkpoint(checkpoint.len())
+                .map_err(EmitError::from)
+        };
+        match admitted {
+            Ok(()) => {
+                self.observer.checkpoint(checkpoint);
+                Ok(())
+            }
+            Err(error) => {
+                let reason = redact(&self.secrets, &error.to_string());
+                self.breach.record(reason.clone());
+                Err(wasmtime::Error::msg(reason))
+            }
+        }
     }
 }

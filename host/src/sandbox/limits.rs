@@ -29,6 +29,8 @@ pub struct Limits {
     pub max_string_bytes: usize,
     /// Log the connector may write in one call, in bytes; further lines are dropped.
     pub max_log_bytes: u64,
+    /// Largest checkpoint a run may save (`host.save-checkpoint`), in bytes.
+    pub max_checkpoint_bytes: u64,
 }
 
 impl Default for Limits {
@@ -43,6 +45,7 @@ impl Default for Limits {
             max_batch: 10_000,
             max_string_bytes: 1 << 20,
             max_log_bytes: 16 << 20,
+            max_checkpoint_bytes: 1 << 20,
         }
     }
 }
@@ -61,6 +64,7 @@ pub struct LimitsTable {
     max_batch: Option<u64>,
     max_string_bytes: Option<u64>,
     max_log_bytes: Option<u64>,
+    max_checkpoint_bytes: Option<u64>,
 }
 
 /// A `[limits]` value out of its range.
@@ -167,6 +171,12 @@ impl TryFrom<LimitsTable> for Limits {
                 defaults.max_log_bytes,
                 0..=1 << 30,
             )?,
+            max_checkpoint_bytes: within(
+                "max_checkpoint_bytes",
+                table.max_checkpoint_bytes,
+                defaults.max_checkpoint_bytes,
+                0..=64 << 20,
+            )?,
         })
     }
 }
@@ -190,6 +200,13 @@ mod tests {
         assert_eq!(defaults.max_string_bytes, 1 << 20);
         assert_eq!(defaults.max_log_bytes, 16 << 20);
         assert_eq!(defaults.request_total, Duration::from_secs(120));
+        assert_eq!(defaults.max_checkpoint_bytes, 1 << 20);
+        assert_eq!(
+            parse("max_checkpoint_bytes = 10")
+                .unwrap()
+                .max_checkpoint_bytes,
+            10
+        );
         let set = parse(
             "memory_mib = 16\nmax_response_bytes = 2048\nmax_resources = 7\nmax_batch = 3\nmax_string_bytes = 100\nmax_log_bytes = 0\nmax_request_total_seconds = 2\n",
         )

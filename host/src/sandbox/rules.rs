@@ -98,6 +98,7 @@ mod tests {
             parent_uri: None,
             native_id: None,
             properties: Vec::new(),
+            relations: crate::contract::Relations::default(),
         }
     }
 

@@ -10,9 +10,9 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::schedule::Schedule;
-use super::sources::SourceDir;
+use super::sources::{SourceDir, scan_of};
 use crate::dirscan;
-use crate::inventory::{Inventory, InventoryError, RunRecord, format_timestamp};
+use crate::inventory::{Database, Inventory, InventoryError, RunRecord, format_timestamp};
 
 /// One line of `status`.
 #[derive(Debug, Serialize)]
@@ -52,34 +52,39 @@ pub struct LastError {
     pub error: String,
 }
 
-/// The status of every source the inventory at `db` knows and, with `dir`, of every source file
-/// in it, as of `now`: the files first (by path), then the sources without a file (by name),
-/// then the invalid files.
+/// The status of every source the inventory at `db` knows and of every source file in `dir`
+/// (without one, of every source definition applied to the inventory), as of `now`: the files
+/// or definitions first, then the sources known only from their runs (by name), then the
+/// invalid files.
 pub fn status(
     dir: Option<&Path>,
-    db: &Path,
+    db: &Database,
     now: Timestamp,
 ) -> Result<Vec<SourceStatus>, InventoryError> {
     let inventory = Inventory::open(db)?;
+    let scan = match dir {
+        Some(dir) => dirscan::scan(dir, "toml"),
+        None => scan_of(inventory.source_definitions()?),
+    };
+    let mut sources = SourceDir::default();
+    sources.update(scan, now);
     let mut list = Vec::new();
     let mut with_file = BTreeSet::new();
-    let mut sources = SourceDir::default();
-    if let Some(dir) = dir {
-        sources.update(dirscan::scan(dir, "toml"), now);
-    }
     for (path, entry) in &sources.sources {
         let name = &entry.file.name;
         with_file.insert(name.clone());
         let mut status = known(&inventory, name, Some(&entry.schedule), now)?;
-        let modified = std::fs::metadata(path)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|at| Timestamp::try_from(at).ok());
-        status.changed_since_last_run = match (&status.last_run, modified) {
-            (Some(run), Some(modified)) => modified > run.started_at,
-            _ => false,
-        };
-        status.file = Some(path.display().to_string());
+        if dir.is_some() {
+            let modified = std::fs::metadata(path)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|at| Timestamp::try_from(at).ok());
+            status.changed_since_last_run = match (&status.last_run, modified) {
+                (Some(run), Some(modified)) => modified > run.started_at,
+                _ => false,
+            };
+            status.file = Some(path.display().to_string());
+        }
         list.push(status);
     }
     for name in inventory.sources()? {

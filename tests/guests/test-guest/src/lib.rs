@@ -15,7 +15,7 @@
 #![cfg(target_arch = "wasm32")]
 
 mod bindings {
-    wit_bindgen::generate!({ world: "source-connector", path: "../../../wit", generate_all });
+    wit_bindgen::generate!({ world: "source-connector", path: "../../../wit/v0.1.0", generate_all });
     use super::TestGuest;
     export!(TestGuest);
 }
