@@ -420,11 +420,11 @@ fn a_failed_run_in_between_changes_nothing(host: Host) {
         .as_str()
         .expect("the failure is recorded");
     assert!(error.contains("page 3"), "{error}");
-    // Since contract 0.2 the connector (on the SDK) hands the host 1,000 resources per `emit`:
-    // nothing of the first two pages reached the host before page 3 failed.
+    // The connector hands the host each page once read: the first two pages were staged before
+    // page 3 failed, and none of it landed.
     assert_eq!(
-        history[0]["emitted"], 0,
-        "nothing was staged before the failure"
+        history[0]["emitted"], 4,
+        "two pages were staged before the failure"
     );
     assert!(history[0]["finished_at"].is_string());
 
@@ -480,8 +480,8 @@ fn a_failed_run_in_between_changes_nothing(host: Host) {
     );
     let history = runs(&host, None);
     assert_run(&history[0], "failed", [0, 0, 0, 0]);
-    // The connector hands over 1,000 resources per `emit` since contract 0.2: none yet.
-    assert_eq!(history[0]["emitted"], 0);
+    // Page 1 was staged before the deadline struck, and none of it landed.
+    assert_eq!(history[0]["emitted"], 2);
     assert!(
         history[0]["error"].as_str().unwrap().contains("deadline"),
         "{:#}",
@@ -533,9 +533,8 @@ fn a_run_killed_mid_way_leaves_the_inventory_as_it_was(host: Host) {
     let started = Instant::now();
     loop {
         let latest = runs(&host, None).remove(0);
-        // The connector batches 1,000 resources per `emit` (contract 0.2's SDK), so the run has
-        // nothing staged yet: it is under way once page 1 is served and page 2 is dripping.
-        if latest["outcome"] == "running" && sim.stats().pages_served >= 1 {
+        // Under way with page 1 staged while page 2 is dripping.
+        if latest["outcome"] == "running" && latest["emitted"].as_u64() >= Some(2) {
             assert_eq!(latest["pid"], pid);
             break;
         }
