@@ -5,7 +5,7 @@
 //! cargo build --release -p euno-host -p hex-sim -p euno-bench
 //! target/release/euno-bench throughput   # 1; or memory (2), requests (3), rate-limit (4),
 //!                                        # load (5), inventory [--postgres] (6), datahub (7),
-//!                                        # breakdown, scale (8)
+//!                                        # breakdown, scale (8), lineage (9)
 //! target/release/euno-bench all          # everything, as `just bench` does
 //! ```
 //!
@@ -19,6 +19,7 @@ mod floor;
 mod host;
 mod http;
 mod inventory;
+mod lineage;
 mod load;
 mod measure;
 mod ratelimit;
@@ -108,6 +109,19 @@ enum Bench {
         #[arg(long, default_value_t = 50)]
         shipped_projects: usize,
     },
+    /// 9. Lineage: the requests and time of a first and a second run with `lineage = "changed"`,
+    /// beside DataHub's requests for the same workspace.
+    Lineage {
+        /// Workspace sizes, in projects.
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+        sizes: Vec<usize>,
+        /// Rounds per size; medians are reported.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Also run DataHub 1.7.0.17 on each workspace (installs it under target/ on first use).
+        #[arg(long)]
+        datahub: bool,
+    },
     /// Every benchmark, each in its own process, one after the other.
     All,
 }
@@ -168,6 +182,11 @@ fn main() -> anyhow::Result<()> {
             rounds,
             shipped_projects,
         } => datahub::run(&sizes, rounds, shipped_projects)?,
+        Bench::Lineage {
+            sizes,
+            rounds,
+            datahub,
+        } => lineage::run(&sizes, rounds, datahub)?,
         Bench::All => all()?,
     }
     Ok(())
@@ -186,6 +205,7 @@ fn all() -> anyhow::Result<()> {
         "load",
         "inventory",
         "datahub",
+        "lineage",
     ] {
         eprintln!("euno-bench {bench}");
         let status = std::process::Command::new(&me).arg(bench).status()?;
