@@ -108,8 +108,12 @@ pub fn run(sizes: &[usize], rounds: usize, datahub: bool) -> anyhow::Result<()> 
             .join(", ")
     );
 
-    println!("DataHub's requests for the same workspaces (what it lists: components, not archived or trashed):\n");
-    println!("| projects | DataHub | first run | second run | at 30 requests a minute (both runs) | how |");
+    println!(
+        "DataHub's requests for the same workspaces (what it lists: components, not archived or trashed):\n"
+    );
+    println!(
+        "| projects | DataHub | first run | second run | at 30 requests a minute (both runs) | how |"
+    );
     println!("|---:|---|---:|---:|---:|---|");
     for (projects, shape) in &shapes {
         if datahub {

@@ -109,7 +109,7 @@ enum Bench {
         #[arg(long, default_value_t = 50)]
         shipped_projects: usize,
     },
-    /// 9. Lineage: the requests and time of a first and a second run with `lineage = "changed"`,
+    /// Lineage (9): the requests and time of a first and a second run with `lineage = "changed"`,
     /// beside DataHub's requests for the same workspace.
     Lineage {
         /// Workspace sizes, in projects.

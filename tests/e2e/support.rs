@@ -347,14 +347,6 @@ impl ReplaceableSim {
         self.server = Some((stop, thread));
     }
 
-    /// The counters since the current workspace was served.
-    pub fn stats(&self) -> hex_sim::SimStats {
-        self.simulator
-            .as_ref()
-            .expect("a simulator is serving")
-            .stats()
-    }
-
     /// The requests about one project since the current workspace was served.
     pub fn project_requests(&self, project_id: &str) -> hex_sim::ProjectRequests {
         self.simulator
