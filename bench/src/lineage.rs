@@ -99,11 +99,11 @@ pub fn run(sizes: &[usize], rounds: usize, datahub: bool) -> anyhow::Result<()> 
         shapes.push((projects, shape(projects)));
     }
     println!(
-        "\nThe second run's floor is ⌈N/100⌉ list pages plus the data connections' page: \
-         {}.\n",
-        sizes
+        "\nThe second run's floor is ⌈N/100⌉ list pages of the N projects Hex lists (archived and \
+         trashed ones are not listed) plus the data connections' page: {}.\n",
+        shapes
             .iter()
-            .map(|n| format!("{} at {n}", n.div_ceil(100) + 1))
+            .map(|(n, shape)| format!("{} at {n}", shape.listed.div_ceil(100) + 1))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -126,6 +126,18 @@ pub fn run(sizes: &[usize], rounds: usize, datahub: bool) -> anyhow::Result<()> 
             );
         }
         let pages = shape.listed.div_ceil(100);
+        if !datahub {
+            // Its release notes' own figure: two lineage requests per project on every run.
+            let every_run = pages + 2 * shape.listed;
+            println!(
+                "| {projects} | 1.7.0.17 (computed) | {every_run} | {every_run} | {} + {} | \
+                 ⌈{}/100⌉ pages and two requests per listed project on every run (`--datahub` \
+                 measures it) |",
+                at_30(every_run),
+                at_30(every_run),
+                shape.listed
+            );
+        }
         let first = pages + shape.listed + shape.published;
         let second = pages + shape.published;
         println!(
