@@ -36,6 +36,8 @@ pub mod scheduler;
 pub mod secret;
 pub mod source;
 pub mod text;
+pub mod vault;
+pub mod web;
 
 #[cfg(test)]
 mod fuzz;

@@ -396,6 +396,9 @@ pub struct SourceFile {
     settings: toml::Table,
     /// The `[secrets]` table, as written.
     secrets: toml::Table,
+    /// Secrets kept sealed for this source (typed into the Sources page, see `vault`), by
+    /// name: used as if written literally under `[secrets]`, where that table has no such name.
+    stored: BTreeMap<String, Secret>,
     /// The origins the `[network]` table grants.
     pub network: Vec<Origin>,
     /// The `[schedule]` table, as written (read by the scheduler).
@@ -414,6 +417,7 @@ impl std::fmt::Debug for SourceFile {
             .field("connector", &self.connector)
             .field("settings", &self.settings.keys().collect::<Vec<_>>())
             .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .field("stored", &self.stored.keys().collect::<Vec<_>>())
             .field("network", &self.network)
             .field("schedule", &self.schedule)
             .field("cleanup", &self.cleanup)
@@ -483,11 +487,24 @@ impl SourceFile {
             connector,
             settings: raw.settings,
             secrets: raw.secrets,
+            stored: BTreeMap::new(),
             network,
             schedule: raw.schedule,
             cleanup: cleanup_policy(raw.cleanup).map_err(|e| error(e.into()))?,
             limits: Limits::try_from(raw.limits).map_err(|e| error(e.into()))?,
         })
+    }
+
+    /// This source with the secrets kept sealed for it (see `vault`). A name its `[secrets]`
+    /// table also has keeps the table's value.
+    pub fn with_stored_secrets(mut self, stored: BTreeMap<String, Secret>) -> Self {
+        self.stored = stored;
+        self
+    }
+
+    /// The names of the secrets written in its `[secrets]` table.
+    pub fn secret_names(&self) -> Vec<String> {
+        self.secrets.keys().cloned().collect()
     }
 
     /// Checks the settings and secrets against `spec` and reads `${VAR}` references through
@@ -554,6 +571,30 @@ impl SourceFile {
                 return Err(error(SourceProblem::EmptySecret(key)));
             }
             secrets.insert(name, (key, Secret::new(text)));
+        }
+        for (name, secret) in &self.stored {
+            if self.secrets.contains_key(name) {
+                continue;
+            }
+            let key = format!("secrets.{name}");
+            if self.settings.contains_key(name) {
+                return Err(error(SourceProblem::SettingAndSecret(name.clone())));
+            }
+            let mentioned = spec.fields.iter().any(|f| &f.name == name)
+                || scheme.is_some_and(|scheme| scheme.names().contains(&name.as_str()));
+            if !mentioned {
+                return Err(error(SourceProblem::UnknownSecret {
+                    key,
+                    connector: spec.id.clone(),
+                    known: known(),
+                    credential: scheme.map(asks_for),
+                }));
+            }
+            if secret.expose().trim().is_empty() {
+                return Err(error(SourceProblem::EmptySecret(key)));
+            }
+            // Never expanded: a stored secret is the value typed, `${` and all.
+            secrets.insert(name, (key, secret.clone()));
         }
         let mut notes = Vec::new();
         for field in &spec.fields {

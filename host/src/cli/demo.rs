@@ -2,24 +2,32 @@
 //! Hex API simulator on loopback with a synthetic workspace, discovers it with the bundled
 //! connector in the sandbox, stores the result, and says how to look at it.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::args::DemoArgs;
-use super::context::Paths;
+use super::context::Context;
 use super::outcome::Outcome;
 use super::output::show;
 use super::render::{ProgressLine, report_text};
+use super::serve::serve_with_page;
 use crate::connectors;
+use crate::fsutil;
 use crate::run::{self, RunOptions};
-use crate::sandbox::Runtime;
+use crate::scheduler::ServeOptions;
+use crate::secret::Secret;
 use crate::source::SourceFile;
+use crate::vault::Vault;
 
 /// The demo source's name in the inventory.
 pub const DEMO_SOURCE: &str = "Hex demo";
 
 /// Runs the demo.
-pub async fn demo(runtime: &Runtime, paths: &Paths, args: DemoArgs) -> Outcome {
+pub async fn demo(context: &Context, args: DemoArgs) -> Outcome {
+    let runtime = &context.runtime;
+    let paths = &context.paths;
     let token = "hxtp_demo_token";
     let workspace = hex_sim::Workspace::synthetic(args.seed, args.projects);
     let workspace_id = workspace.id.clone();
@@ -89,8 +97,50 @@ pub async fn demo(runtime: &Runtime, paths: &Paths, args: DemoArgs) -> Outcome {
                 "  euno-host --data-dir {data_dir} resources --source \"{DEMO_SOURCE}\" --json\n"
             );
             text += &format!("  euno-host --data-dir {data_dir} runs\n");
-            show(&text, Outcome::Ok)
+            if args.http.is_none() {
+                text += "  or the Sources page: euno-host demo --http\n";
+            }
+            show(&text, Outcome::Ok);
         }
-        Err(e) => e.into(),
+        Err(e) => return e.into(),
     }
+    match args.http {
+        Some(addr) => serve_demo(context, addr, &sim.base_url(), &workspace_id, token).await,
+        None => Outcome::Ok,
+    }
+}
+
+/// Serves the Sources page over the demo's data, with the demo source in a sources directory of
+/// its own (its token sealed, as the page would keep it), until Ctrl-C.
+async fn serve_demo(
+    context: &Context,
+    addr: std::net::SocketAddr,
+    base_url: &str,
+    workspace_id: &str,
+    token: &str,
+) -> Outcome {
+    let sources_dir = context.paths.data_dir.join("demo-sources");
+    let text = format!(
+        "name = \"{DEMO_SOURCE}\"\nconnector = \"hex\"\n\n[settings]\nbase_url = \"{base_url}\"\nworkspace_id = \"{workspace_id}\"\nworkspace_name = \"demo_workspace\"\nrequests_per_minute = 0\n"
+    );
+    let vault = Arc::new(Vault::new(&context.paths.data_dir));
+    let secrets = BTreeMap::from([("api_token".to_owned(), Secret::new(token.to_owned()))]);
+    if let Err(e) = vault.seal(DEMO_SOURCE, &secrets) {
+        return Outcome::Internal(e.to_string());
+    }
+    if let Err(e) = fsutil::write_atomically(&sources_dir.join("hex-demo.toml"), text.as_bytes()) {
+        return Outcome::Internal(format!("{}: {e}", sources_dir.display()));
+    }
+    let options = ServeOptions {
+        sources_dir,
+        connectors_dir: context.connectors.clone(),
+        inventory: context.paths.inventory(),
+        max_parallel: 2,
+        poll: Duration::from_secs(1),
+        settle: Duration::from_millis(200),
+        shutdown_grace: Duration::from_secs(10),
+        vault,
+    };
+    show("Press Ctrl-C to stop.\n", Outcome::Ok);
+    serve_with_page(context, options, Some(addr), None).await
 }

@@ -23,7 +23,7 @@ pub mod outcome;
 mod output;
 mod render;
 mod run;
-mod serve;
+pub mod serve;
 mod spec;
 
 pub use args::{Cli, Command, ConnectorsCommand, SourcesCommand};
@@ -46,7 +46,7 @@ pub async fn execute(cli: Cli) -> Outcome {
     };
     let paths = &context.paths;
     match cli.command {
-        Command::Demo(args) => demo::demo(&context.runtime, paths, args).await,
+        Command::Demo(args) => demo::demo(&context, args).await,
         Command::Spec(args) => spec::spec(&context, args).await,
         Command::Check(args) => run::check(&context, args).await,
         Command::Run(args) => run::run(&context, args).await,

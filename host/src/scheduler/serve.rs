@@ -29,6 +29,7 @@ use crate::run::{self, RunError, RunOptions, RunReport, Unwatched};
 use crate::sandbox::{LoadError, Runtime};
 use crate::source::{SourceError, SourceFile};
 use crate::text::inert;
+use crate::vault::{Vault, VaultError};
 
 /// How `serve` behaves.
 #[derive(Debug, Clone)]
@@ -47,6 +48,8 @@ pub struct ServeOptions {
     pub settle: Duration,
     /// How long in-flight runs may go on after a shutdown signal before they are cancelled.
     pub shutdown_grace: Duration,
+    /// The secrets sealed for sources set up on the Sources page.
+    pub vault: Arc<Vault>,
 }
 
 /// Why `serve` could not start.
@@ -111,6 +114,7 @@ pub async fn serve(runtime: Runtime, options: ServeOptions) -> Result<(), ServeE
         runtime: runtime.clone(),
         db: options.inventory.clone(),
         cancel,
+        vault: Arc::clone(&options.vault),
     };
     let history = InventoryHistory {
         db: &options.inventory,
@@ -202,6 +206,8 @@ struct Launcher {
     db: PathBuf,
     /// True once the grace period is over: runs in flight are stopped.
     cancel: watch::Receiver<bool>,
+    /// The sealed secrets of the sources.
+    vault: Arc<Vault>,
 }
 
 /// Why a scheduled run did not start; recorded as a failed run of its slot.
@@ -213,6 +219,9 @@ enum Unstarted {
     /// Its source does not resolve against the connector.
     #[error("cannot run: {0}")]
     Source(SourceError),
+    /// Its sealed secrets do not open.
+    #[error("cannot run: {0}")]
+    Secrets(VaultError),
 }
 
 /// One scheduled run, logged whatever its outcome.
@@ -226,8 +235,17 @@ async fn scheduled_run(
         runtime,
         db,
         cancel,
+        vault,
     } = launcher;
     let name = file.name.clone();
+    let file = match vault.secrets_of(&name) {
+        Ok(stored) => file.with_stored_secrets(stored),
+        Err(error) => {
+            let known = file.connector.identity();
+            record_unstarted(&db, &name, &known, slot, &Unstarted::Secrets(error));
+            return;
+        }
+    };
     let connector = match connectors::resolve(&runtime, &connectors, &file.connector).await {
         Ok(connector) => connector,
         Err(error) => {
