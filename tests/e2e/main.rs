@@ -22,3 +22,4 @@ mod serve;
 mod stub;
 mod trust;
 mod warnings;
+mod web;

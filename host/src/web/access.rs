@@ -225,8 +225,10 @@ fn is_cross_origin(headers: &HeaderMap) -> bool {
             .get(name)
             .and_then(|v: &HeaderValue| v.to_str().ok())
     };
-    if text("sec-fetch-site").is_some_and(|site| site == "cross-site" || site == "same-site") {
-        return true;
+    // A browser that says where the request comes from is believed: `same-origin`, or `none`
+    // (typed, a bookmark). Otherwise the `Origin` it sends must be this host.
+    if let Some(site) = text("sec-fetch-site") {
+        return !(site == "same-origin" || site == "none");
     }
     match (text("origin"), text("host")) {
         (Some(origin), Some(host)) => {

@@ -121,7 +121,8 @@ pub fn app(service: Arc<Service>, access: Arc<Access>) -> Router {
         .layer(header(header::CONTENT_SECURITY_POLICY, CSP))
         .layer(header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(header(header::REFERRER_POLICY, "no-referrer"))
+        // `same-origin`, not `no-referrer`: under the latter a browser's form posts say `Origin: null`.
+        .layer(header(header::REFERRER_POLICY, "same-origin"))
         .layer(header(header::CACHE_CONTROL, "no-store"))
         .layer(header(
             HeaderName::from_static("cross-origin-opener-policy"),
