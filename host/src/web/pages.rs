@@ -156,12 +156,16 @@ fn csrf_refused(pages: &Pages, session: &Session) -> Response {
 }
 
 /// Parses a state-changing form, or the response refusing it (CSRF).
-fn checked_form(pages: &Pages, session: &Session, body: &[u8]) -> Result<FormValues, Response> {
+fn checked_form(
+    pages: &Pages,
+    session: &Session,
+    body: &[u8],
+) -> Result<FormValues, Box<Response>> {
     let form = FormValues::parse(body);
     if session.check_csrf(form.get("csrf")) {
         Ok(form)
     } else {
-        Err(csrf_refused(pages, session))
+        Err(Box::new(csrf_refused(pages, session)))
     }
 }
 
@@ -203,7 +207,7 @@ async fn login(
 ) -> Response {
     let form = match checked_form(&pages, &session, &body) {
         Ok(form) => form,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     if !pages.access.is_token(form.text("token")) {
         return login_page(&session, Some("That is not the admin token."));
@@ -222,7 +226,7 @@ async fn logout(
     body: Bytes,
 ) -> Response {
     if let Err(refused) = checked_form(&pages, &session, &body) {
-        return refused;
+        return *refused;
     }
     pages.access.log_out(&session);
     Redirect::to("/login").into_response()
@@ -705,7 +709,7 @@ async fn create_source(
 ) -> Response {
     let form = match checked_form(&pages, &session, &body) {
         Ok(form) => form,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     submit(&pages, &session, form, None).await
 }
@@ -766,7 +770,7 @@ async fn update_source(
 ) -> Response {
     let form = match checked_form(&pages, &session, &body) {
         Ok(form) => form,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let definition = match pages.service.definition(&name) {
         Ok(definition) => definition,
@@ -956,7 +960,7 @@ async fn check_source(
     body: Bytes,
 ) -> Response {
     if let Err(refused) = checked_form(&pages, &session, &body) {
-        return refused;
+        return *refused;
     }
     let tested = match pages.service.load(&name).await {
         Ok((file, connector)) => pages.service.check(&file, &connector).await,
@@ -975,7 +979,7 @@ async fn run_now(
     body: Bytes,
 ) -> Response {
     if let Err(refused) = checked_form(&pages, &session, &body) {
-        return refused;
+        return *refused;
     }
     match pages.service.run_now(&name).await {
         Ok(id) => Redirect::to(&format!("/runs/{id}")).into_response(),
@@ -1012,7 +1016,7 @@ async fn delete_source(
     body: Bytes,
 ) -> Response {
     if let Err(refused) = checked_form(&pages, &session, &body) {
-        return refused;
+        return *refused;
     }
     match pages.service.delete(&name).await {
         Ok(_) => Redirect::to("/").into_response(),
