@@ -2,8 +2,8 @@
 //! discover the same simulated workspace, one after the other in each round, on this machine.
 //!
 //! DataHub lists projects and components (not archived or trashed ones), and for every item also
-//! asks `POST /projects/export` and, as the simulator's export is empty, `GET /cells`; `hex-sim`
-//! serves both. `euno-host` runs with the same list flags. As shipped DataHub throttles itself to
+//! asks `POST /projects/export` (and `GET /cells` when an export has no cells); `hex-sim` serves
+//! both. `euno-host` runs with the same list flags. As shipped DataHub throttles itself to
 //! 57 requests a minute, so it runs as shipped only at 50 projects (to record its requests and
 //! its time at the real limit); at 1k and 10k `bench/datahub/run_hex_source.py --no-throttle`
 //! makes that throttle a no-op and `euno-host` runs unthrottled too, which compares the work
@@ -107,6 +107,28 @@ pub fn run(sizes: &[usize], rounds: usize, shipped_projects: usize) -> anyhow::R
     }
     print(&results);
     Ok(())
+}
+
+/// The requests one unthrottled run of DataHub's Hex source makes on a fresh simulator serving
+/// the benchmark workspace of `projects` projects (benchmark 8 puts them beside euno-host's).
+pub fn requests(projects: usize) -> anyhow::Result<u64> {
+    let python = ensure_venv()?;
+    let wrapper = Path::new(env!("CARGO_MANIFEST_DIR")).join("datahub/run_hex_source.py");
+    let work = tempfile::Builder::new()
+        .prefix("euno-bench-datahub-")
+        .tempdir()?;
+    let sim = Sim::spawn(projects, &[])?;
+    let recipe = write_recipe(work.path(), &sim.base_url())?;
+    let before = sim.stats()?;
+    let cost = run_measured(
+        Command::new(&python)
+            .arg(&wrapper)
+            .arg(&recipe)
+            .arg("--no-throttle")
+            .env("DATAHUB_TELEMETRY_ENABLED", "false"),
+    )?;
+    cost.ensure_success("DataHub's Hex source")?;
+    Ok(sim::delta(&before, &sim.stats()?).requests)
 }
 
 fn print(sizes: &[Size]) {

@@ -59,6 +59,12 @@ impl HostRunner {
     /// Runs one discovery of the Hex source `settings` (the `[settings]` table's lines, without
     /// the token) into an empty inventory.
     pub fn run(&self, settings: &str) -> anyhow::Result<HostRun> {
+        self.clear()?;
+        self.run_again(settings)
+    }
+
+    /// Empties the inventory: the next run is a source's first.
+    pub fn clear(&self) -> anyhow::Result<()> {
         for suffix in ["", "-wal", "-shm"] {
             let path = self
                 .data_dir
@@ -69,6 +75,12 @@ impl HostRunner {
                     .with_context(|| format!("cannot remove {}", path.display()))?;
             }
         }
+        Ok(())
+    }
+
+    /// Runs one discovery of the Hex source `settings` into the inventory as the last run left
+    /// it: a second run sees the first's resources and checkpoint.
+    pub fn run_again(&self, settings: &str) -> anyhow::Result<HostRun> {
         let source = self.data_dir.path().join("bench-source.toml");
         std::fs::write(
             &source,

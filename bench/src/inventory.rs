@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use euno_host::contract::{Property, PropertyValue, Resource};
-use euno_host::inventory::{CleanupPolicy, ConnectorIdentity, Inventory};
+use euno_host::inventory::{CleanupPolicy, ConnectorIdentity, Database, Inventory};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
@@ -29,8 +29,18 @@ struct Sample {
     unchanged: u64,
 }
 
-/// Runs `rounds` rounds of the two runs at `resources` resources and prints the figures.
-pub fn run(resources: usize, rounds: usize) -> anyhow::Result<()> {
+/// Runs `rounds` rounds of the two runs at `resources` resources and prints the figures; with
+/// `postgres`, on a PostgreSQL inventory (a private cluster, a new database each round) instead
+/// of a SQLite file.
+pub fn run(resources: usize, rounds: usize, postgres: bool) -> anyhow::Result<()> {
+    let cluster = if postgres {
+        Some(
+            testkit::postgres::PgCluster::start()?
+                .ok_or_else(|| anyhow::anyhow!("no PostgreSQL server binaries on this machine"))?,
+        )
+    } else {
+        None
+    };
     let all: Vec<Resource> = (0..resources).map(resource).collect();
     // Every tenth resource is gone in the second run.
     let kept: Vec<Resource> = all
@@ -43,7 +53,13 @@ pub fn run(resources: usize, rounds: usize) -> anyhow::Result<()> {
     let mut samples = Vec::new();
     for round in 1..=rounds {
         let dir = tempfile::tempdir()?;
-        let mut inventory = Inventory::open(&dir.path().join("inventory.sqlite3"))?;
+        let database = match &cluster {
+            Some(cluster) => {
+                Database::Postgres(cluster.create_database(&format!("bench_{round}"))?)
+            }
+            None => Database::Sqlite(dir.path().join("inventory.sqlite3")),
+        };
+        let mut inventory = Inventory::open(&database)?;
         // Staging consumes what it is given, as the run's writer does: a fresh copy per round.
         let (stage_full, merge_full, _, _) = one_run(&mut inventory, all.clone(), 0)?;
         let (stage_partial, merge_partial, removed, unchanged) =
@@ -68,8 +84,10 @@ pub fn run(resources: usize, rounds: usize) -> anyhow::Result<()> {
     }
     let med = |f: Pick| median(samples.iter().map(|s| f(s).as_secs_f64()));
     let spread = |f: Pick| range(samples.iter().map(|s| f(s).as_secs_f64()));
+    let backend = if postgres { "PostgreSQL" } else { "SQLite" };
     println!(
-        "## 6. Inventory: {resources} resources, then a run that drops 10% (median of {rounds})\n"
+        "## 6. Inventory ({backend}): {resources} resources, then a run that drops 10% (median of \
+         {rounds})\n"
     );
     println!("| step | median | range |");
     println!("|---|---:|---:|");

@@ -4,7 +4,8 @@
 //! ```sh
 //! cargo build --release -p euno-host -p hex-sim -p euno-bench
 //! target/release/euno-bench throughput   # 1; or memory (2), requests (3), rate-limit (4),
-//!                                        # load (5), inventory (6), datahub (7), breakdown
+//!                                        # load (5), inventory [--postgres] (6), datahub (7),
+//!                                        # breakdown, scale (8), lineage (9)
 //! target/release/euno-bench all          # everything, as `just bench` does
 //! ```
 //!
@@ -18,10 +19,12 @@ mod floor;
 mod host;
 mod http;
 mod inventory;
+mod lineage;
 mod load;
 mod measure;
 mod ratelimit;
 mod report;
+mod scale;
 mod sim;
 mod throughput;
 
@@ -74,6 +77,25 @@ enum Bench {
         /// Rounds; medians are reported.
         #[arg(long, default_value_t = 3)]
         rounds: usize,
+        /// On a PostgreSQL inventory (a private cluster) instead of a SQLite file.
+        #[arg(long)]
+        postgres: bool,
+    },
+    /// Scale-out (8): sources of a shared schedule run by `serve` workers, SQLite with one
+    /// worker against PostgreSQL with 1, 2 and 4.
+    Scale {
+        /// Sources, all due at once.
+        #[arg(long, default_value_t = 200)]
+        sources: usize,
+        /// Projects in each source's workspace.
+        #[arg(long, default_value_t = 1_000)]
+        projects: usize,
+        /// PostgreSQL worker counts to measure.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+        workers: Vec<usize>,
+        /// Runs at once per worker.
+        #[arg(long, default_value_t = 2)]
+        max_parallel: usize,
     },
     /// 7. DataHub's Hex source vs euno-host on the same workspace (installs DataHub on first use).
     Datahub {
@@ -86,6 +108,19 @@ enum Bench {
         /// The size run as shipped, at the real rate limit (one round; 0 skips it).
         #[arg(long, default_value_t = 50)]
         shipped_projects: usize,
+    },
+    /// 9. Lineage: the requests and time of a first and a second run with `lineage = "changed"`,
+    /// beside DataHub's requests for the same workspace.
+    Lineage {
+        /// Workspace sizes, in projects.
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+        sizes: Vec<usize>,
+        /// Rounds per size; medians are reported.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Also run DataHub 1.7.0.17 on each workspace (installs it under target/ on first use).
+        #[arg(long)]
+        datahub: bool,
     },
     /// Every benchmark, each in its own process, one after the other.
     All,
@@ -131,12 +166,27 @@ fn main() -> anyhow::Result<()> {
         Bench::Breakdown { projects, rounds } => breakdown::run(projects, rounds)?,
         Bench::RateLimit { rounds } => ratelimit::run(rounds)?,
         Bench::Load { rounds } => load::run(rounds)?,
-        Bench::Inventory { resources, rounds } => inventory::run(resources, rounds)?,
+        Bench::Inventory {
+            resources,
+            rounds,
+            postgres,
+        } => inventory::run(resources, rounds, postgres)?,
+        Bench::Scale {
+            sources,
+            projects,
+            workers,
+            max_parallel,
+        } => scale::run(sources, projects, &workers, max_parallel)?,
         Bench::Datahub {
             sizes,
             rounds,
             shipped_projects,
         } => datahub::run(&sizes, rounds, shipped_projects)?,
+        Bench::Lineage {
+            sizes,
+            rounds,
+            datahub,
+        } => lineage::run(&sizes, rounds, datahub)?,
         Bench::All => all()?,
     }
     Ok(())
@@ -155,6 +205,7 @@ fn all() -> anyhow::Result<()> {
         "load",
         "inventory",
         "datahub",
+        "lineage",
     ] {
         eprintln!("euno-bench {bench}");
         let status = std::process::Command::new(&me).arg(bench).status()?;

@@ -60,6 +60,14 @@ pub fn run_measured(command: &mut Command) -> anyhow::Result<ChildCost> {
     // Drain the pipes on threads so a chatty child never blocks on a full pipe.
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
+    let mut cost = reap_measured(child, started)?;
+    cost.stdout = stdout.join().unwrap_or_default();
+    cost.stderr = stderr.join().unwrap_or_default();
+    Ok(cost)
+}
+
+/// Waits for `child` (started at `started`) to exit and measures it; its output is not read.
+pub fn reap_measured(child: Child, started: Instant) -> anyhow::Result<ChildCost> {
     let (status, usage) = wait4(&child)?;
     let wall = started.elapsed();
     // The `Child` must not wait again: the process is reaped.
@@ -68,8 +76,8 @@ pub fn run_measured(command: &mut Command) -> anyhow::Result<ChildCost> {
         wall,
         cpu: timeval(usage.ru_utime) + timeval(usage.ru_stime),
         max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
+        stdout: String::new(),
+        stderr: String::new(),
         exit_code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
     })
 }

@@ -71,8 +71,13 @@ impl Sim {
 
     /// Its counters so far.
     pub fn stats(&self) -> anyhow::Result<SimStats> {
-        let body = http::get(&self.authority, "/__sim/stats")?;
-        Ok(serde_json::from_slice(&body)?)
+        Ok(serde_json::from_slice(&self.stats_body()?)?)
+    }
+
+    /// The body of `GET /__sim/stats`: [`SimStats`]' fields and the lineage endpoints' counts
+    /// under `endpoints`.
+    pub fn stats_body(&self) -> anyhow::Result<Vec<u8>> {
+        http::get(&self.authority, "/__sim/stats")
     }
 }
 

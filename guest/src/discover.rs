@@ -153,6 +153,9 @@ pub fn discover(config: &Config, run: &Run, cx: &mut Context) -> Result<(), Conn
             projects += 1;
             cx.emit(resource);
         }
+        // Each page reaches the host once read, not a thousand resources later: `runs` and
+        // `status` show a run's progress page by page, as they did before the SDK batched.
+        cx.flush();
         cx.debug(&format!(
             "page {number}: {} projects, {projects} resources so far",
             values.len()

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use crate::connectors::is_id;
 use crate::contract::{ConnectorSpec, CredentialScheme, FieldKind, SettingValue};
-use crate::inventory::{CleanupPolicy, CleanupStrategy, Inventory, StoredRelation};
+use crate::inventory::{CleanupPolicy, CleanupStrategy, Database, Inventory, StoredRelation};
 use crate::run::{self, RunError, RunFailure, RunOptions, RunReport, Unwatched};
 use crate::sandbox::{CallError, Connector, Runtime};
 use crate::source::SourceFile;
@@ -225,7 +225,7 @@ async fn discover(
 ) -> Option<RunReport> {
     let outcome = run::run_source(
         runtime,
-        db,
+        &Database::Sqlite(db.to_owned()),
         file,
         connector,
         RunOptions::default(),
@@ -322,7 +322,7 @@ fn failure(error: &RunError) -> (&'static str, String) {
 
 /// Every stored relation of the scratch inventory, with its resource's URI.
 fn stored_relations(db: &Path) -> Result<BTreeSet<(String, StoredRelation)>, String> {
-    let inventory = Inventory::open(db).map_err(|e| e.to_string())?;
+    let inventory = Inventory::open(&Database::Sqlite(db.to_owned())).map_err(|e| e.to_string())?;
     let resources = inventory.resources(None).map_err(|e| e.to_string())?;
     Ok(resources
         .into_iter()

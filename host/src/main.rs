@@ -20,7 +20,8 @@ fn main() -> ExitCode {
     let filter = EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Through the live line, which it lifts while a log line is written.
+        .with_writer(cli::progress::LogWriter)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
 

@@ -13,9 +13,9 @@
 //! `status` show what the connector had to say after its log has scrolled away.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use tracing::Instrument;
@@ -23,15 +23,16 @@ use tracing::Instrument;
 use crate::connectors;
 use crate::contract::{
     ConnectorError, LogLevel, Property, PropertyValue, Relations, RequestCount, Resource,
-    RunContext,
+    RunContext, WaitReason,
 };
 use crate::inventory::{
-    ConnectorIdentity, DroppedRelations, HEARTBEAT_INTERVAL, Inventory, InventoryError,
-    NewResource, PropertiesJson, RelationsUpdate, RunId, RunSummary, StoredRelation,
+    ConnectorIdentity, Database, DroppedRelations, HEARTBEAT_INTERVAL, Inventory, InventoryError,
+    Lease, NewResource, PropertiesJson, RelationsUpdate, RunId, RunSummary, StoredRelation,
     format_timestamp,
 };
 use crate::sandbox::{
-    CallError, Connector, EgressPolicy, EmitError, Observer, Runtime, Sandbox, log_guest_line,
+    CallError, Connector, EgressPolicy, EmitError, Observer, Runtime, Sandbox, Traffic,
+    log_guest_line,
 };
 use crate::source::{ResolvedSource, SourceError, SourceFile};
 use crate::text::{cut, inert};
@@ -49,7 +50,7 @@ pub const MAX_RUN_WARNINGS: usize = 100;
 const MAX_WARNING_BYTES: usize = 2048;
 
 /// How a run should behave.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// Compute and report the changes and the cleanup without writing them.
     pub dry_run: bool,
@@ -59,6 +60,9 @@ pub struct RunOptions {
     pub allow_mass_removal: bool,
     /// Hand the connector no checkpoint, so that it fetches everything (`run --full`).
     pub full: bool,
+    /// The lease this worker holds on the slot, and for how long a renewal keeps it: the run
+    /// renews it at a third of that, and commits only while it still holds it.
+    pub lease: Option<(Lease, std::time::Duration)>,
 }
 
 /// What a run tells its caller while it goes. Called from the sandbox's threads, so shared.
@@ -74,9 +78,37 @@ pub trait RunEvents: Send + Sync {
         let _ = (source, done, total);
     }
 
+    /// The connector of `source` sent a request (retries count; refused ones do not).
+    fn requested(&self, source: &str) {
+        let _ = source;
+    }
+
+    /// The connector of `source` waits `duration` before going on, for `reason`: for 0.1
+    /// connectors, a `Retry-After` the host saw on a 429 or 503 (contract 0.2's `host.waiting`
+    /// reports its own).
+    fn waiting(&self, source: &str, reason: WaitReason, duration: Duration) {
+        let _ = (source, reason, duration);
+    }
+
     /// The connector of `source` returned: the discovery is over, and the run is being recorded.
     fn discovered(&self, source: &str) {
         let _ = source;
+    }
+}
+
+/// The sandbox's view of a run's traffic, handed on to the run's events with the source's name.
+struct RunTraffic {
+    source: String,
+    events: Arc<dyn RunEvents>,
+}
+
+impl Traffic for RunTraffic {
+    fn requested(&self) {
+        self.events.requested(&self.source);
+    }
+
+    fn waiting(&self, reason: WaitReason, duration: Duration) {
+        self.events.waiting(&self.source, reason, duration);
     }
 }
 
@@ -228,12 +260,12 @@ pub fn sandbox_for(file: &SourceFile, source: &ResolvedSource) -> Sandbox {
     }
 }
 
-/// Runs a discovery of `file` with `connector` and records it in the inventory at `db_path`.
+/// Runs a discovery of `file` with `connector` and records it in the inventory `db`.
 /// Progress goes to `events`. When `cancel` turns true the connector is stopped and the run
 /// recorded as cancelled.
 pub async fn run_source(
     runtime: &Runtime,
-    db_path: &Path,
+    db: &Database,
     file: &SourceFile,
     connector: &Connector,
     options: RunOptions,
@@ -246,26 +278,41 @@ pub async fn run_source(
         source_name: name.clone(),
         error,
     };
-    let mut inventory = Inventory::open(db_path).map_err(inventory_error)?;
+    let mut inventory = Inventory::open(db).map_err(inventory_error)?;
     let identity = connectors::identity(connector);
     let started_at = Timestamp::now();
     let clock = std::time::Instant::now();
-    let run = inventory
-        .begin_run(&source.name, &identity, started_at)
-        .map_err(|error| match error {
-            InventoryError::RunInProgress { .. } => RunError::Busy(error),
-            error => inventory_error(error),
-        })?;
+    let begun = match &options.lease {
+        Some((lease, _)) => inventory.begin_leased_run(&identity, started_at, lease),
+        None => inventory.begin_run(&source.name, &identity, started_at),
+    };
+    let run = begun.map_err(|error| match error {
+        InventoryError::RunInProgress { .. } | InventoryError::LeaseLost { .. } => {
+            RunError::Busy(error)
+        }
+        error => inventory_error(error),
+    })?;
     events.started(&source.name, run);
     // Kept until the run is recorded as finished, whichever way: then it stops.
+    let interval = match &options.lease {
+        Some((_, duration)) => HEARTBEAT_INTERVAL.min(*duration / 3),
+        None => HEARTBEAT_INTERVAL,
+    };
+    let lease = options.lease.as_ref().map(|(lease, _)| lease.clone());
     let _heartbeat = inventory
         .run_token(run)
-        .map(|token| spawn_heartbeat(db_path.to_owned(), run, token, HEARTBEAT_INTERVAL));
+        .map(|token| spawn_heartbeat(db.clone(), run, token, interval, lease));
     if let Some(slot) = options.scheduled_slot {
         inventory
             .set_scheduled_slot(run, slot)
             .map_err(inventory_error)?;
     }
+    // The schedule as this run applied it, for `status` without the sources directory. A TOML
+    // table always has a JSON form.
+    let schedule = serde_json::to_string(&file.schedule).expect("a TOML table serialises");
+    inventory
+        .record_schedule(run, &schedule)
+        .map_err(inventory_error)?;
 
     // What the source's last successful run left for this one. A checkpoint is the connector's
     // own bytes: only the connector (by id) that saved it receives it.
@@ -282,7 +329,7 @@ pub async fn run_source(
         .map_err(inventory_error)?;
 
     let (sender, receiver) = sync_channel(QUEUED_BATCHES);
-    let writer = spawn_writer(db_path.to_owned(), run, receiver);
+    let writer = spawn_writer(db.clone(), run, receiver);
     let by_type = Arc::new(Mutex::new(BTreeMap::new()));
     let warnings = Arc::new(Mutex::new(Warnings::default()));
     let saved_checkpoint = Arc::new(Mutex::new(None));
@@ -467,20 +514,21 @@ fn dropped_warning(dropped: &DroppedRelations) -> Option<String> {
     )
 }
 
-/// Keeps `run`'s heartbeat fresh, every `interval`, from a thread and connection of its own (the
-/// connector may stay silent for long, waiting on a slow page, while its run is alive), until the
-/// returned sender is dropped.
+/// Keeps `run`'s heartbeat (and `lease`'s, if it holds one) fresh, every `interval`, from a
+/// thread and connection of its own (the connector may stay silent for long, waiting on a slow
+/// page, while its run is alive), until the returned sender is dropped.
 fn spawn_heartbeat(
-    db_path: PathBuf,
+    db: Database,
     run: RunId,
     token: String,
     interval: std::time::Duration,
+    lease: Option<Lease>,
 ) -> std::sync::mpsc::Sender<()> {
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     std::thread::Builder::new()
         .name("euno-heartbeat".to_owned())
         .spawn(move || {
-            let inventory = match Inventory::open(&db_path) {
+            let inventory = match Inventory::open(&db) {
                 Ok(inventory) => inventory,
                 Err(error) => {
                     tracing::warn!(run = run.0, "cannot keep the run's heartbeat: {error}");
@@ -488,6 +536,23 @@ fn spawn_heartbeat(
                 }
             };
             while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                if let Some(lease) = &lease {
+                    match inventory.heartbeat_lease(lease) {
+                        Ok(true) => {}
+                        // Taken over: the run can no longer commit, and says so when it tries.
+                        Ok(false) => {
+                            tracing::warn!(
+                                run = run.0,
+                                source = %lease.source,
+                                "the run's lease was taken over by another worker"
+                            );
+                            return;
+                        }
+                        Err(error) => {
+                            tracing::debug!(run = run.0, "could not renew the lease: {error}");
+                        }
+                    }
+                }
                 match inventory.heartbeat(run, &token, Timestamp::now()) {
                     Ok(true) => {}
                     // It ended, or another process took it for abandoned: then finishing it
@@ -508,14 +573,14 @@ fn spawn_heartbeat(
 /// neither SQLite nor the conversion holds up the connector's thread. Returns how many resources
 /// it staged.
 fn spawn_writer(
-    db_path: PathBuf,
+    db: Database,
     run: RunId,
     batches: Receiver<Vec<Resource>>,
 ) -> std::thread::JoinHandle<Result<u64, RunFailure>> {
     std::thread::Builder::new()
         .name("euno-writer".to_owned())
         .spawn(move || {
-            let inventory = Inventory::open(&db_path).map_err(RunFailure::Storing)?;
+            let inventory = Inventory::open(&db).map_err(RunFailure::Storing)?;
             let mut staged = 0u64;
             while let Ok(batch) = batches.recv() {
                 let mut resources: Vec<NewResource> =
@@ -581,6 +646,19 @@ impl Observer for RunObserver {
 
     fn progress(&mut self, done: u64, total: Option<u64>) {
         self.events.progress(&self.source, done, total);
+    }
+
+    /// A 0.2 connector says it waits (`host.waiting`): told as the host's own sightings are.
+    fn waiting(&mut self, reason: WaitReason, duration_ms: u64) {
+        self.events
+            .waiting(&self.source, reason, Duration::from_millis(duration_ms));
+    }
+
+    fn traffic(&self) -> Option<Arc<dyn Traffic>> {
+        Some(Arc::new(RunTraffic {
+            source: self.source.clone(),
+            events: Arc::clone(&self.events),
+        }))
     }
 
     fn checkpoint(&mut self, checkpoint: Vec<u8>) {
@@ -701,8 +779,8 @@ mod tests {
     #[test]
     fn the_heartbeat_keeps_a_run_fresh_until_it_is_stopped() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("inventory.sqlite3");
-        let inventory = Inventory::open(&path).unwrap();
+        let db = Database::Sqlite(dir.path().join("inventory.sqlite3"));
+        let inventory = Inventory::open(&db).unwrap();
         let identity = ConnectorIdentity {
             id: "test".into(),
             version: "0".into(),
@@ -713,10 +791,11 @@ mod tests {
         let heartbeat_at = || inventory.running_run("S").unwrap().unwrap().heartbeat_at;
         assert_eq!(heartbeat_at(), Some(begun));
         let stop = spawn_heartbeat(
-            path.clone(),
+            db.clone(),
             run,
             inventory.run_token(run).unwrap(),
             std::time::Duration::from_millis(10),
+            None,
         );
         // Polled, with a bound so that a broken heartbeat fails instead of hanging.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);

@@ -41,6 +41,7 @@ use crate::sandbox::egress::{Credential, CredentialError, MIN_MASKED_SECRET_BYTE
 use crate::sandbox::limits::{LimitsError, LimitsTable};
 use crate::sandbox::{Limits, Origin, Trust};
 use crate::secret::Secret;
+use crate::vault::{Vault, VaultError, is_sealed};
 
 /// A source file that failed to load or to match its connector.
 #[derive(Debug, thiserror::Error)]
@@ -396,8 +397,8 @@ pub struct SourceFile {
     settings: toml::Table,
     /// The `[secrets]` table, as written.
     secrets: toml::Table,
-    /// Secrets kept sealed for this source (typed into the Sources page, see `vault`), by
-    /// name: used as if written literally under `[secrets]`, where that table has no such name.
+    /// Secrets opened from sealed values of `[secrets]` (see `vault`), by name: used in place
+    /// of the table's entry of that name.
     stored: BTreeMap<String, Secret>,
     /// The origins the `[network]` table grants.
     pub network: Vec<Origin>,
@@ -495,16 +496,57 @@ impl SourceFile {
         })
     }
 
-    /// This source with the secrets kept sealed for it (see `vault`). A name its `[secrets]`
-    /// table also has keeps the table's value.
-    pub fn with_stored_secrets(mut self, stored: BTreeMap<String, Secret>) -> Self {
-        self.stored = stored;
-        self
+    /// The keys that hold a secret value in clear, which a shared inventory must not store: every
+    /// `[secrets]` value that is not wholly one `${VAR}` reference, and for the bundled
+    /// connector a `settings.api_token` likewise (its credential, still accepted there).
+    pub fn literal_secrets(&self) -> Vec<String> {
+        let is_reference = |value: &toml::Value| {
+            value.as_str().is_some_and(|text| {
+                text.strip_prefix("${")
+                    .and_then(|rest| rest.strip_suffix('}'))
+                    .is_some_and(|name| {
+                        !name.is_empty()
+                            && !name.starts_with(|c: char| c.is_ascii_digit())
+                            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    })
+            })
+        };
+        let mut keys: Vec<String> = self
+            .secrets
+            .iter()
+            .filter(|(_, value)| !is_reference(value))
+            .map(|(name, _)| format!("secrets.{name}"))
+            .collect();
+        let bundled = matches!(&self.connector, ConnectorRef::Id(id) if id == BUNDLED_ID);
+        if bundled
+            && let Some(token) = self.settings.get("api_token")
+            && !is_reference(token)
+        {
+            keys.push("settings.api_token".to_owned());
+        }
+        keys
     }
 
-    /// The names of the secrets written in its `[secrets]` table.
-    pub fn secret_names(&self) -> Vec<String> {
-        self.secrets.keys().cloned().collect()
+    /// This source with its sealed secrets (`[secrets]` values written by the Sources page as
+    /// `euno-sealed:…`) opened with `vault`'s key, each in place of its sealed text. A file with
+    /// none needs no key.
+    pub fn open_sealed(mut self, vault: &Vault) -> Result<Self, VaultError> {
+        for (name, value) in &self.secrets {
+            if let Some(text) = value.as_str()
+                && is_sealed(text)
+            {
+                let opened = vault.open(&self.name, name, text)?;
+                self.stored.insert(name.clone(), opened);
+            }
+        }
+        Ok(self)
+    }
+
+    /// This source with `extra` secrets (typed into a form, not yet stored), in place of the
+    /// table's entries of the same names.
+    pub fn with_stored_secrets(mut self, extra: BTreeMap<String, Secret>) -> Self {
+        self.stored.extend(extra);
+        self
     }
 
     /// Checks the settings and secrets against `spec` and reads `${VAR}` references through
@@ -545,6 +587,9 @@ impl SourceFile {
         // Each secret with the key it was written under, for messages.
         let mut secrets: BTreeMap<&str, (String, Secret)> = BTreeMap::new();
         for (name, value) in &self.secrets {
+            if self.stored.contains_key(name) {
+                continue;
+            }
             let key = format!("secrets.{name}");
             if self.settings.contains_key(name) {
                 return Err(error(SourceProblem::SettingAndSecret(name.clone())));
@@ -573,9 +618,6 @@ impl SourceFile {
             secrets.insert(name, (key, Secret::new(text)));
         }
         for (name, secret) in &self.stored {
-            if self.secrets.contains_key(name) {
-                continue;
-            }
             let key = format!("secrets.{name}");
             if self.settings.contains_key(name) {
                 return Err(error(SourceProblem::SettingAndSecret(name.clone())));

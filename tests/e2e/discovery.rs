@@ -219,6 +219,32 @@ fn the_demo_discovers_the_simulated_workspace() {
         .iter()
         .filter(|r| r["type"] == "hex_project")
         .count();
-    let expected = visible_by_default(&Workspace::synthetic(42, 120)).len();
+    let workspace = Workspace::synthetic(42, 120);
+    let expected = visible_by_default(&workspace).len();
     assert_eq!(projects, expected);
+    // It says why fewer were discovered than served, and what would include the rest.
+    assert!(
+        output.stdout.contains(&format!(
+            "serves 120 projects and components; {expected} were discovered"
+        )),
+        "{}",
+        output.stdout
+    );
+    let components = workspace
+        .projects
+        .iter()
+        .filter(|p| p.is_component())
+        .count();
+    assert!(
+        output.stdout.contains(&format!(
+            "{components:>5} components    include them with `include_components = true`"
+        )),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains("euno-host --data-dir"),
+        "{}",
+        output.stdout
+    );
 }

@@ -10,14 +10,49 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use hex_sim::{Faults, SlowPage, Workspace};
 use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::support::{EUNO_HOST, Host, Output, ReplaceableSim, hex_source, token_env};
+use crate::support::{Host, Output, ReplaceableSim, hex_source, token_env};
+
+/// Instantiates each named test (a `fn(Host)`) on both inventories: `on_sqlite::NAME` and
+/// `on_postgres::NAME` (skipped, loudly, where the machine has no PostgreSQL).
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(crate::support::Host::new());
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[test]
+                fn $name() {
+                    if let Some(host) = crate::support::Host::on_postgres() {
+                        super::$name(host);
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    immediate_cleanup_is_the_default_and_removes_what_a_run_no_longer_sees,
+    with_cleanup_none_every_resource_stays,
+    after_days_keeps_unseen_resources_until_they_are_older_than_the_limit,
+    a_failed_run_in_between_changes_nothing,
+    a_run_killed_mid_way_leaves_the_inventory_as_it_was,
+    two_sources_sponsoring_one_workspace_keep_what_either_still_sees,
+    the_removal_guard_refuses_a_cleanup_that_removes_too_much,
+);
 
 /// A workspace of exactly `n` projects that the connector discovers with its default settings.
 /// The same seed gives the same workspace id, and `projects(seed, 7)` holds the first 7 projects
@@ -157,8 +192,7 @@ pub(crate) fn assert_run(
     );
 }
 
-#[test]
-fn immediate_cleanup_is_the_default_and_removes_what_a_run_no_longer_sees() {
+fn immediate_cleanup_is_the_default_and_removes_what_a_run_no_longer_sees(host: Host) {
     let ten = projects(101, 10);
     let mut seven = projects(101, 7);
     let renamed = format!(
@@ -172,7 +206,6 @@ fn immediate_cleanup_is_the_default_and_removes_what_a_run_no_longer_sees() {
         .cloned()
         .collect();
     assert_eq!(dropped.len(), 3);
-    let host = Host::new();
     let mut sim = ReplaceableSim::new(ten.clone(), Faults::default());
     let source = write_source(&host, "hex.toml", "Hex", &sim, &ten, "", "");
 
@@ -275,11 +308,9 @@ fn immediate_cleanup_is_the_default_and_removes_what_a_run_no_longer_sees() {
     }
 }
 
-#[test]
-fn with_cleanup_none_every_resource_stays() {
+fn with_cleanup_none_every_resource_stays(host: Host) {
     let ten = projects(102, 10);
     let seven = projects(102, 7);
-    let host = Host::new();
     let mut sim = ReplaceableSim::new(ten.clone(), Faults::default());
     let cleanup = "[cleanup]\nstrategy = \"none\"";
     let source = write_source(&host, "hex.toml", "Hex", &sim, &ten, "", cleanup);
@@ -315,20 +346,16 @@ fn with_cleanup_none_every_resource_stays() {
 /// the binary would have to expose. Everything else is observed through the CLI.
 fn backdate(host: &Host, days: i64) {
     let ms = days * 86_400_000;
-    let db = rusqlite::Connection::open(host.data_dir().join("inventory.sqlite3")).unwrap();
-    db.execute_batch(&format!(
+    host.execute_sql(&format!(
         "UPDATE runs SET started_at = started_at - {ms}, finished_at = finished_at - {ms};
          UPDATE sponsorships SET last_seen = last_seen - {ms};
          UPDATE resources SET first_seen = first_seen - {ms}, last_changed = last_changed - {ms};"
-    ))
-    .unwrap();
+    ));
 }
 
-#[test]
-fn after_days_keeps_unseen_resources_until_they_are_older_than_the_limit() {
+fn after_days_keeps_unseen_resources_until_they_are_older_than_the_limit(host: Host) {
     let ten = projects(103, 10);
     let seven = projects(103, 7);
-    let host = Host::new();
     let cleanup = "[cleanup]\nstrategy = \"after_days\"\nafter_days = 7";
     let mut sim = ReplaceableSim::new(ten.clone(), Faults::default());
     let source = write_source(&host, "hex.toml", "Hex", &sim, &ten, "", cleanup);
@@ -362,11 +389,9 @@ fn after_days_keeps_unseen_resources_until_they_are_older_than_the_limit() {
     }
 }
 
-#[test]
-fn a_failed_run_in_between_changes_nothing() {
+fn a_failed_run_in_between_changes_nothing(host: Host) {
     let ten = projects(104, 10);
     let seven = projects(104, 7);
-    let host = Host::new();
     // Two projects a page, so that a failing run has already staged pages when it fails.
     let settings = "page_size = 2";
     let mut sim = ReplaceableSim::new(ten.clone(), Faults::default());
@@ -395,11 +420,11 @@ fn a_failed_run_in_between_changes_nothing() {
         .as_str()
         .expect("the failure is recorded");
     assert!(error.contains("page 3"), "{error}");
-    // Since contract 0.2 the connector (on the SDK) hands the host 1,000 resources per `emit`:
-    // nothing of the first two pages reached the host before page 3 failed.
+    // The connector hands the host each page once read: the first two pages were staged before
+    // page 3 failed, and none of it landed.
     assert_eq!(
-        history[0]["emitted"], 0,
-        "nothing was staged before the failure"
+        history[0]["emitted"], 4,
+        "two pages were staged before the failure"
     );
     assert!(history[0]["finished_at"].is_string());
 
@@ -455,8 +480,8 @@ fn a_failed_run_in_between_changes_nothing() {
     );
     let history = runs(&host, None);
     assert_run(&history[0], "failed", [0, 0, 0, 0]);
-    // The connector hands over 1,000 resources per `emit` since contract 0.2: none yet.
-    assert_eq!(history[0]["emitted"], 0);
+    // Page 1 was staged before the deadline struck, and none of it landed.
+    assert_eq!(history[0]["emitted"], 2);
     assert!(
         history[0]["error"].as_str().unwrap().contains("deadline"),
         "{:#}",
@@ -476,11 +501,9 @@ fn a_failed_run_in_between_changes_nothing() {
     );
 }
 
-#[test]
-fn a_run_killed_mid_way_leaves_the_inventory_as_it_was() {
+fn a_run_killed_mid_way_leaves_the_inventory_as_it_was(host: Host) {
     let ten = projects(105, 10);
     let seven = projects(105, 7);
-    let host = Host::new();
     let settings = "page_size = 2";
     let mut sim = ReplaceableSim::new(ten.clone(), Faults::default());
     let source = write_source(&host, "hex.toml", "Hex", &sim, &ten, settings, "");
@@ -497,11 +520,9 @@ fn a_run_killed_mid_way_leaves_the_inventory_as_it_was() {
         ..Faults::default()
     };
     sim.replace(seven.clone(), faults);
-    let mut child = Command::new(EUNO_HOST)
-        .arg("--data-dir")
-        .arg(host.data_dir())
+    let mut child = host
+        .command()
         .args(["run", "--source", source.to_str().unwrap()])
-        .env_remove("EUNO_DATA_DIR")
         .envs(token_env())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -512,9 +533,8 @@ fn a_run_killed_mid_way_leaves_the_inventory_as_it_was() {
     let started = Instant::now();
     loop {
         let latest = runs(&host, None).remove(0);
-        // The connector batches 1,000 resources per `emit` (contract 0.2's SDK), so the run has
-        // nothing staged yet: it is under way once page 1 is served and page 2 is dripping.
-        if latest["outcome"] == "running" && sim.stats().pages_served >= 1 {
+        // Under way with page 1 staged while page 2 is dripping.
+        if latest["outcome"] == "running" && latest["emitted"].as_u64() >= Some(2) {
             assert_eq!(latest["pid"], pid);
             break;
         }
@@ -555,11 +575,9 @@ fn a_run_killed_mid_way_leaves_the_inventory_as_it_was() {
     assert_eq!(history[1]["outcome"], "abandoned");
 }
 
-#[test]
-fn two_sources_sponsoring_one_workspace_keep_what_either_still_sees() {
+fn two_sources_sponsoring_one_workspace_keep_what_either_still_sees(host: Host) {
     let ten = projects(106, 10);
     let seven = projects(106, 7);
-    let host = Host::new();
     let mut sim = ReplaceableSim::new(ten.clone(), Faults::default());
     let a = write_source(&host, "a.toml", "Hex A", &sim, &ten, "", "");
     let b = write_source(&host, "b.toml", "Hex B", &sim, &ten, "", "");
@@ -617,11 +635,9 @@ fn two_sources_sponsoring_one_workspace_keep_what_either_still_sees() {
     assert_eq!(runs(&host, Some("Hex A")).len(), 1);
 }
 
-#[test]
-fn the_removal_guard_refuses_a_cleanup_that_removes_too_much() {
+fn the_removal_guard_refuses_a_cleanup_that_removes_too_much(host: Host) {
     let ten = projects(107, 10);
     let seven = projects(107, 7);
-    let host = Host::new();
     let mut sim = ReplaceableSim::new(ten.clone(), Faults::default());
     let guarded = "[cleanup]\nstrategy = \"immediate\"\nmax_removal_ratio = 0.2";
     let source = write_source(&host, "hex.toml", "Hex", &sim, &ten, "", guarded);

@@ -30,7 +30,7 @@ pub(crate) fn digest(bytes: &[u8]) -> String {
 }
 
 /// The test guest with a custom section appended: the same behaviour, another digest.
-fn variant_of_test_guest(tag: &str) -> Vec<u8> {
+pub(crate) fn variant_of_test_guest(tag: &str) -> Vec<u8> {
     let mut bytes = std::fs::read(TEST_GUEST).unwrap();
     let name = b"euno-test-variant";
     let mut payload = vec![name.len() as u8];

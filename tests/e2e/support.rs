@@ -33,16 +33,85 @@ impl Output {
     }
 }
 
-/// One isolated `euno-host` installation: its own data directory and source files.
+/// One isolated `euno-host` installation: its own data directory and source files, and its
+/// inventory: the SQLite file in the data directory, or a PostgreSQL database of its own.
 pub struct Host {
     dir: tempfile::TempDir,
+    /// `--database`, when the inventory is on PostgreSQL.
+    database: Option<String>,
 }
 
 impl Host {
-    /// A fresh data directory.
+    /// A fresh data directory, its inventory the SQLite file in it.
     pub fn new() -> Self {
         Self {
             dir: tempfile::tempdir().expect("creating a temporary directory"),
+            database: None,
+        }
+    }
+
+    /// A fresh data directory whose inventory is a new database in the test binary's
+    /// PostgreSQL cluster; `None` when the machine has none (the cluster said so, loudly).
+    pub fn on_postgres() -> Option<Self> {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let cluster = testkit::postgres::PgCluster::shared()?;
+        let name = format!(
+            "e2e_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let url = cluster.create_database(&name).expect("creating a database");
+        Some(Self {
+            database: Some(url),
+            ..Self::new()
+        })
+    }
+
+    /// A fresh data directory whose inventory is the PostgreSQL database at `url`.
+    pub fn with_database(url: String) -> Self {
+        Self {
+            database: Some(url),
+            ..Self::new()
+        }
+    }
+
+    /// `euno-host` on this data directory (and database), not yet started.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(EUNO_HOST);
+        command
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .env_remove("EUNO_DATA_DIR")
+            .env_remove("EUNO_DATABASE_URL")
+            .env("EUNO_LOG", "warn");
+        if let Some(url) = &self.database {
+            command.arg("--database").arg(url);
+        }
+        command
+    }
+
+    /// Runs `sql` on the inventory behind the binary's back (SQL both backends speak).
+    pub fn execute_sql(&self, sql: &str) {
+        match &self.database {
+            None => rusqlite::Connection::open(self.data_dir().join("inventory.sqlite3"))
+                .and_then(|db| db.execute_batch(sql))
+                .expect("changing the SQLite inventory"),
+            Some(url) => {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime");
+                runtime.block_on(async {
+                    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                        .await
+                        .expect("connecting to the PostgreSQL inventory");
+                    tokio::spawn(connection);
+                    client
+                        .batch_execute(sql)
+                        .await
+                        .expect("changing the PostgreSQL inventory");
+                });
+            }
         }
     }
 
@@ -53,13 +122,8 @@ impl Host {
 
     /// Runs `euno-host` with `args` and `env`, on this data directory.
     pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut command = Command::new(EUNO_HOST);
-        command
-            .arg("--data-dir")
-            .arg(self.data_dir())
-            .args(args)
-            .env_remove("EUNO_DATA_DIR")
-            .env("EUNO_LOG", "warn");
+        let mut command = self.command();
+        command.args(args);
         for (key, value) in env {
             command.env(key, value);
         }

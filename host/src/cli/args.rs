@@ -13,6 +13,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "EUNO_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
+    /// A PostgreSQL inventory shared by many hosts, e.g. `postgresql://euno@db:5432/euno`;
+    /// without it, the SQLite file in the data directory.
+    #[arg(long, global = true, env = "EUNO_DATABASE_URL", value_name = "URL")]
+    pub database: Option<String>,
+
     /// Log filter, e.g. `info`, `debug`, `euno_host=debug`.
     #[arg(
         long,
@@ -52,19 +57,37 @@ pub enum Command {
     Sources(SourcesCommand),
     /// Run every enabled source on its schedule, following changes to sources and connectors.
     Serve(ServeArgs),
-    /// Show each source's schedule, next run and last run.
+    /// Show each source's schedule, next run and last run (and, with --sources, its file).
     Status(StatusArgs),
     /// Manage installed connector components.
     #[command(subcommand)]
     Connectors(ConnectorsCommand),
+    /// Print a shell completion script (see the README for where to put it).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `euno-host man > ~/.local/share/man/man1/euno-host.1`.
+    Man,
+}
+
+/// Arguments of `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The directory of source files (`*.toml`), watched for changes.
+    /// The directory of source files (`*.toml`), watched for changes. With `--database`, optional:
+    /// its files are applied to the database as they change (as with `sources apply`), and the
+    /// sources scheduled are those the database holds.
     #[arg(long, env = "EUNO_SOURCES_DIR", value_name = "DIR")]
-    pub sources: PathBuf,
+    pub sources: Option<PathBuf>,
+    /// This worker's name, recorded on its runs and shown by `runs` and `status` (default
+    /// `<host name>-<pid>`).
+    #[arg(long, env = "EUNO_WORKER", value_name = "NAME")]
+    pub worker: Option<String>,
     /// Runs at once, across sources.
     #[arg(long, default_value_t = 4)]
     pub max_parallel: usize,
@@ -78,6 +101,10 @@ pub struct ServeArgs {
     /// Seconds in-flight runs may take to finish after SIGINT/SIGTERM before they are cancelled.
     #[arg(long, default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
+    /// With `--database`: seconds a slot's lease lasts without renewal (renewed every third of
+    /// it). A worker silent for longer loses its slot to another, which runs it again.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub lease_seconds: u64,
     /// Also serve the Sources page and the JSON API (`/api/v1`) at this address, e.g.
     /// `127.0.0.1:8080`. Off unless given. Any address other than loopback needs
     /// `--admin-token`.
@@ -97,9 +124,11 @@ pub struct ServeArgs {
 /// Arguments of `status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The directory of source files (`*.toml`).
+    /// Also list the source files of this directory (`*.toml`): those not yet run, and those
+    /// changed since their last run. Without it, every source the inventory knows (the
+    /// definitions applied to it, and every source that has run).
     #[arg(long, env = "EUNO_SOURCES_DIR", value_name = "DIR")]
-    pub sources: PathBuf,
+    pub sources: Option<PathBuf>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -149,6 +178,9 @@ pub struct DemoArgs {
     /// Seed of the simulated workspace.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// No live line and no summary: only errors, on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
     /// Then serve the Sources page over the demo's data at this address (loopback,
     /// `127.0.0.1:8080` when no address is given) until Ctrl-C, with the simulator still up.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
@@ -190,6 +222,9 @@ pub struct RunArgs {
     /// of its resources), or all of them: for a source that really lost them.
     #[arg(long)]
     pub allow_mass_removal: bool,
+    /// No live line and no summary: only errors, on stderr, and the exit status.
+    #[arg(long, short)]
+    pub quiet: bool,
     /// Give the connector no checkpoint, so that it fetches everything again (relations
     /// included) instead of only what changed since the last successful run.
     #[arg(long)]
@@ -227,7 +262,21 @@ pub struct RunsArgs {
 /// `sources` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum SourcesCommand {
-    /// Drop a source's sponsorships, and the resources no other source sponsors.
+    /// Validate source files and store them in the inventory, where every `serve --database`
+    /// worker finds them; reports each as new, changed or unchanged. A secret must be written
+    /// `${VAR}`: its value is never stored.
+    Apply {
+        /// A source file (`*.toml`), or a directory of them.
+        path: PathBuf,
+    },
+    /// List the source definitions stored in the inventory.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Drop a source's definition and its sponsorships, and the resources no other source
+    /// sponsors.
     Remove {
         /// The source's name.
         name: String,

@@ -8,8 +8,10 @@ use super::context::Context;
 use super::outcome::Outcome;
 use super::output::{show, show_json};
 use super::render::granted_text;
+use super::table::{self, Column, Layout, Row as TableRow};
 use crate::conformance;
 use crate::connectors::{self, BUNDLED_ID, ConnectorRef, Registry};
+use crate::inventory::Inventory;
 use crate::sandbox::{Connector, Origin, Trust};
 use crate::source::SourceFile;
 use crate::text::inert;
@@ -21,11 +23,6 @@ pub async fn install(
     allow_origin: &[String],
     replace: bool,
 ) -> Outcome {
-    let Some(dir) = &context.connectors else {
-        return Outcome::Config(
-            "`connectors install` needs --connectors DIR (or EUNO_CONNECTORS_DIR)".to_owned(),
-        );
-    };
     let mut allow = Vec::new();
     for text in allow_origin {
         match Origin::grant(text) {
@@ -40,6 +37,16 @@ pub async fn install(
         }
     }
     let options = connectors::InstallOptions { allow, replace };
+    if context.paths.database.is_some() {
+        return install_stored(context, file, options).await;
+    }
+    let Some(dir) = &context.connectors else {
+        return Outcome::Config(
+            "`connectors install` needs --connectors DIR (or EUNO_CONNECTORS_DIR), or \
+             --database URL to install for every worker"
+                .to_owned(),
+        );
+    };
     match connectors::install(&context.runtime, file, dir, options).await {
         Ok((path, connector)) => show(
             &format!(
@@ -48,6 +55,31 @@ pub async fn install(
                 inert(&connector.spec.version),
                 connector.digest,
                 path.display(),
+                granted_text(&connector)
+            ),
+            Outcome::Ok,
+        ),
+        Err(e) => e.into(),
+    }
+}
+
+/// `connectors install --database`: validates a component and stores it for every worker.
+async fn install_stored(
+    context: &Context,
+    file: &Path,
+    options: connectors::InstallOptions,
+) -> Outcome {
+    let inventory = match Inventory::open(&context.paths.inventory()) {
+        Ok(inventory) => inventory,
+        Err(e) => return e.into(),
+    };
+    match connectors::install_stored(&context.runtime, file, &inventory, options).await {
+        Ok(connector) => show(
+            &format!(
+                "Installed {} {} (digest {}) in the database, for every worker{}\n",
+                inert(&connector.spec.id),
+                inert(&connector.spec.version),
+                connector.digest,
                 granted_text(&connector)
             ),
             Outcome::Ok,
@@ -113,21 +145,27 @@ pub async fn list(context: &Context, json: bool) -> Outcome {
     if json {
         return show_json(&rows);
     }
-    let mut text = String::new();
-    for row in rows.iter().filter(|row| row.error.is_none()) {
-        let granted = if row.allow.is_empty() {
-            String::new()
-        } else {
-            format!("; may reach {}", row.allow.join(", "))
-        };
-        text += &format!(
-            "{:<16} {:<10} {}  {}{granted}\n",
-            inert(row.id.as_deref().unwrap_or_default()),
-            inert(row.version.as_deref().unwrap_or_default()),
-            row.digest.as_deref().unwrap_or_default(),
-            inert(row.file.as_deref().unwrap_or("(bundled)")),
-        );
-    }
+    const COLUMNS: [Column; 5] = [
+        Column::text("ID"),
+        Column::text("VERSION"),
+        Column::text("DIGEST"),
+        Column::text("FILE"),
+        Column::text("MAY REACH"),
+    ];
+    let table_rows: Vec<TableRow> = rows
+        .iter()
+        .filter(|row| row.error.is_none())
+        .map(|row| {
+            TableRow::new(vec![
+                inert(row.id.as_deref().unwrap_or_default()).into_owned(),
+                inert(row.version.as_deref().unwrap_or_default()).into_owned(),
+                row.digest.clone().unwrap_or_default(),
+                inert(row.file.as_deref().unwrap_or("(bundled)")).into_owned(),
+                row.allow.join(", "),
+            ])
+        })
+        .collect();
+    let mut text = table::render(&COLUMNS, &table_rows, Layout::stdout());
     for r in &rejected {
         text += &format!(
             "REJECTED {}: {}\n",

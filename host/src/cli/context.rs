@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::inventory::Database;
 use crate::sandbox::Runtime;
 
 /// Where data lives when `--data-dir` and `EUNO_DATA_DIR` are absent.
@@ -15,12 +16,18 @@ pub fn default_data_dir() -> PathBuf {
 pub struct Paths {
     /// The data directory.
     pub data_dir: PathBuf,
+    /// The shared PostgreSQL inventory (`--database`), if any; else the SQLite file in the data
+    /// directory.
+    pub database: Option<Database>,
 }
 
 impl Paths {
-    /// The inventory database.
-    pub fn inventory(&self) -> PathBuf {
-        self.data_dir.join("inventory.sqlite3")
+    /// The inventory database: `--database`, else the SQLite file in the data directory.
+    pub fn inventory(&self) -> Database {
+        match &self.database {
+            Some(database) => database.clone(),
+            None => Database::Sqlite(self.data_dir.join("inventory.sqlite3")),
+        }
     }
 
     /// Compiled components.

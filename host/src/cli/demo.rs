@@ -2,7 +2,6 @@
 //! Hex API simulator on loopback with a synthetic workspace, discovers it with the bundled
 //! connector in the sandbox, stores the result, and says how to look at it.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,11 +10,12 @@ use super::args::DemoArgs;
 use super::context::Context;
 use super::outcome::Outcome;
 use super::output::show;
-use super::render::{ProgressLine, report_text};
+use super::progress::LiveProgress;
+use super::render::report_text;
 use super::serve::serve_with_page;
 use crate::connectors;
 use crate::fsutil;
-use crate::run::{self, RunOptions};
+use crate::run::{self, RunEvents, RunOptions, Unwatched};
 use crate::scheduler::ServeOptions;
 use crate::secret::Secret;
 use crate::source::SourceFile;
@@ -31,6 +31,7 @@ pub async fn demo(context: &Context, args: DemoArgs) -> Outcome {
     let token = "hxtp_demo_token";
     let workspace = hex_sim::Workspace::synthetic(args.seed, args.projects);
     let workspace_id = workspace.id.clone();
+    let hidden = Hidden::of(&workspace);
     let sim = match hex_sim::SimHandle::spawn(hex_sim::SimConfig {
         token: token.to_owned(),
         workspace,
@@ -39,14 +40,16 @@ pub async fn demo(context: &Context, args: DemoArgs) -> Outcome {
         Ok(sim) => sim,
         Err(e) => return Outcome::Internal(format!("could not start the Hex API simulator: {e}")),
     };
-    show(
-        &format!(
-            "Hex API simulator listening on {} ({} projects)\n",
-            sim.base_url(),
-            args.projects
-        ),
-        Outcome::Ok,
-    );
+    if !args.quiet {
+        show(
+            &format!(
+                "Hex API simulator listening on {} ({} projects and components)\n",
+                sim.base_url(),
+                args.projects
+            ),
+            Outcome::Ok,
+        );
+    }
 
     // The token is a literal here; a real source file would say api_token = "${HEX_API_TOKEN}".
     let text = format!(
@@ -67,18 +70,33 @@ pub async fn demo(context: &Context, args: DemoArgs) -> Outcome {
         scheduled_slot: None,
         allow_mass_removal: false,
         full: false,
+        lease: None,
     };
-    match run::run_source(
+    let live = (!args.quiet).then(|| {
+        Arc::new(LiveProgress::on_stderr(
+            DEMO_SOURCE,
+            &connector.spec.display_name,
+        ))
+    });
+    let events: Arc<dyn RunEvents> = match &live {
+        Some(live) => live.clone(),
+        None => Arc::new(Unwatched),
+    };
+    let ran = run::run_source(
         runtime,
         &paths.inventory(),
         &file,
         &connector,
         options,
-        Arc::new(ProgressLine::on_stderr()),
+        events,
         None,
     )
-    .await
-    {
+    .await;
+    if let Some(live) = &live {
+        live.clear();
+    }
+    let outcome = match ran {
+        Ok(_) if args.quiet => Outcome::Ok,
         Ok(report) => {
             let mut text = report_text(&report);
             let count = |t: &str| report.by_type.get(t).copied().unwrap_or(0);
@@ -88,8 +106,9 @@ pub async fn demo(context: &Context, args: DemoArgs) -> Outcome {
                 count("hex_project"),
                 count("hex_component"),
             );
+            text += &hidden.explain(args.projects, count("hex_project") + count("hex_component"));
             let data_dir = paths.data_dir.display();
-            text += "\nLook at what was discovered:\n";
+            text += "\nLook further:\n";
             text += &format!(
                 "  euno-host --data-dir {data_dir} resources --source \"{DEMO_SOURCE}\"\n"
             );
@@ -97,21 +116,25 @@ pub async fn demo(context: &Context, args: DemoArgs) -> Outcome {
                 "  euno-host --data-dir {data_dir} resources --source \"{DEMO_SOURCE}\" --json\n"
             );
             text += &format!("  euno-host --data-dir {data_dir} runs\n");
+            text += &format!("  euno-host --data-dir {data_dir} status\n");
+            text += "  euno-host spec    (every setting of the Hex connector)\n";
             if args.http.is_none() {
-                text += "  or the Sources page: euno-host demo --http\n";
+                text += "  euno-host demo --http    (the Sources page)\n";
             }
-            show(&text, Outcome::Ok);
+            show(&text, Outcome::Ok)
         }
-        Err(e) => return e.into(),
-    }
-    match args.http {
-        Some(addr) => serve_demo(context, addr, &sim.base_url(), &workspace_id, token).await,
-        None => Outcome::Ok,
+        Err(e) => e.into(),
+    };
+    match (args.http, outcome) {
+        (Some(addr), Outcome::Ok) => {
+            serve_demo(context, addr, &sim.base_url(), &workspace_id, token).await
+        }
+        (_, outcome) => outcome,
     }
 }
 
-/// Serves the Sources page over the demo's data, with the demo source in a sources directory of
-/// its own (its token sealed, as the page would keep it), until Ctrl-C.
+/// Serves the Sources page over the demo's data until Ctrl-C, the simulator still up: the demo
+/// source in a sources directory of its own, its token sealed as the page would keep it.
 async fn serve_demo(
     context: &Context,
     addr: std::net::SocketAddr,
@@ -120,27 +143,106 @@ async fn serve_demo(
     token: &str,
 ) -> Outcome {
     let sources_dir = context.paths.data_dir.join("demo-sources");
+    let vault = Vault::new(&context.paths.data_dir);
+    let sealed = match vault.seal(DEMO_SOURCE, "api_token", &Secret::new(token.to_owned())) {
+        Ok(sealed) => sealed,
+        Err(e) => return Outcome::Internal(e.to_string()),
+    };
     let text = format!(
-        "name = \"{DEMO_SOURCE}\"\nconnector = \"hex\"\n\n[settings]\nbase_url = \"{base_url}\"\nworkspace_id = \"{workspace_id}\"\nworkspace_name = \"demo_workspace\"\nrequests_per_minute = 0\n"
+        "name = \"{DEMO_SOURCE}\"\nconnector = \"hex\"\n\n[secrets]\napi_token = \"{sealed}\"\n\n[settings]\nbase_url = \"{base_url}\"\nworkspace_id = \"{workspace_id}\"\nworkspace_name = \"demo_workspace\"\nrequests_per_minute = 0\n"
     );
-    let vault = Arc::new(Vault::new(&context.paths.data_dir));
-    let secrets = BTreeMap::from([("api_token".to_owned(), Secret::new(token.to_owned()))]);
-    if let Err(e) = vault.seal(DEMO_SOURCE, &secrets) {
-        return Outcome::Internal(e.to_string());
-    }
-    if let Err(e) = fsutil::write_atomically(&sources_dir.join("hex-demo.toml"), text.as_bytes()) {
-        return Outcome::Internal(format!("{}: {e}", sources_dir.display()));
+    let file = sources_dir.join("hex-demo.toml");
+    if let Err(e) = fsutil::write_atomically(&file, text.as_bytes()) {
+        return Outcome::Internal(format!("{}: {e}", file.display()));
     }
     let options = ServeOptions {
-        sources_dir,
+        sources_dir: Some(sources_dir),
         connectors_dir: context.connectors.clone(),
         inventory: context.paths.inventory(),
         max_parallel: 2,
         poll: Duration::from_secs(1),
         settle: Duration::from_millis(200),
         shutdown_grace: Duration::from_secs(10),
+        lease: Duration::from_secs(60),
+        connectors_from_database: false,
         vault,
     };
     show("Press Ctrl-C to stop.\n", Outcome::Ok);
     serve_with_page(context, options, Some(addr), None).await
+}
+
+/// What the Hex API leaves out unless asked, as the simulator serves it: the demo says so, so
+/// that 300 served and 256 discovered is no mystery.
+struct Hidden {
+    components: usize,
+    archived: usize,
+    trashed: usize,
+}
+
+impl Hidden {
+    fn of(workspace: &hex_sim::Workspace) -> Self {
+        let count = |hidden: fn(&hex_sim::Project) -> bool| {
+            workspace.projects.iter().filter(|p| hidden(p)).count()
+        };
+        Self {
+            components: count(hex_sim::Project::is_component),
+            archived: count(hex_sim::Project::is_archived),
+            trashed: count(hex_sim::Project::is_trashed),
+        }
+    }
+
+    /// Why `discovered` of `served` projects and components were discovered, and the settings
+    /// of a source file that would include the rest.
+    fn explain(&self, served: usize, discovered: u64) -> String {
+        let mut text = format!(
+            "\nThe simulator serves {served} projects and components; {discovered} were discovered.\n"
+        );
+        let reasons = [
+            (self.components, "components", "include_components"),
+            (self.archived, "archived", "include_archived"),
+            (self.trashed, "in the trash", "include_trashed"),
+        ];
+        if reasons.iter().all(|(n, _, _)| *n == 0) {
+            return text;
+        }
+        text += "Like Hex's API, the connector leaves out by default (a project may be both \
+                 archived and in the trash):\n";
+        for (n, what, setting) in reasons.into_iter().filter(|(n, _, _)| *n > 0) {
+            text += &format!(
+                "  {n:>5} {what:<13} include them with `{setting} = true` in [settings]\n"
+            );
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_names_what_is_left_out_and_the_setting_for_it() {
+        let hidden = Hidden {
+            components: 24,
+            archived: 12,
+            trashed: 0,
+        };
+        let text = hidden.explain(300, 264);
+        assert!(text.contains("serves 300 projects and components; 264 were discovered"));
+        assert!(
+            text.contains("   24 components    include them with `include_components = true`"),
+            "{text}"
+        );
+        assert!(text.contains("include_archived = true"), "{text}");
+        assert!(
+            !text.contains("include_trashed"),
+            "nothing in the trash: {text}"
+        );
+        let none = Hidden {
+            components: 0,
+            archived: 0,
+            trashed: 0,
+        };
+        assert!(!none.explain(5, 5).contains("leaves out"));
+    }
 }

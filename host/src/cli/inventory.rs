@@ -1,6 +1,7 @@
-//! `resources`, `runs` and `sources remove`: what the inventory holds.
+//! `resources`, `runs` and `sources apply|list|remove`: what the inventory holds.
 
 use std::io::Write;
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -8,8 +9,11 @@ use super::args::{ResourcesArgs, RunsArgs};
 use super::context::Paths;
 use super::outcome::Outcome;
 use super::output::{show, show_json, written_out};
-use super::render::runs_text;
+use super::render::{resources_text, runs_text};
+use super::table::Layout;
+use crate::dirscan;
 use crate::inventory::{Inventory, StoredRelation, StoredResource, format_timestamp};
+use crate::scheduler::definition;
 use crate::text::inert;
 
 fn open_inventory(paths: &Paths) -> Result<Inventory, Outcome> {
@@ -101,22 +105,7 @@ pub fn resources(paths: &Paths, args: ResourcesArgs) -> Outcome {
         "euno" => list
             .iter()
             .try_for_each(|r| writeln!(out, "{}", euno_observation(r))),
-        _ => {
-            let mut result = writeln!(out, "{:<16} {:<56} {:>9} NAME", "TYPE", "URI", "RELATIONS");
-            for r in &list {
-                result = result.and_then(|()| {
-                    writeln!(
-                        out,
-                        "{:<16} {:<56} {:>9} {}",
-                        inert(&r.resource_type),
-                        inert(&r.uri),
-                        r.relations.len(),
-                        inert(&r.name)
-                    )
-                });
-            }
-            result.and_then(|()| writeln!(out, "{} resources", list.len()))
-        }
+        _ => out.write_all(resources_text(&list, Layout::stdout()).as_bytes()),
     };
     written_out(written.and_then(|()| out.flush()), Outcome::Ok)
 }
@@ -134,7 +123,7 @@ pub fn runs(paths: &Paths, args: RunsArgs) -> Outcome {
     if args.json {
         return show_json(&list);
     }
-    show(&runs_text(&list), Outcome::Ok)
+    show(&runs_text(&list, Layout::stdout()), Outcome::Ok)
 }
 
 /// `sources remove`: forgets a source that has run.
@@ -143,10 +132,20 @@ pub fn remove_source(paths: &Paths, name: &str) -> Outcome {
         Ok(inventory) => inventory,
         Err(outcome) => return outcome,
     };
-    // Every source that ever sponsored a resource has run, so a name without runs is a typo;
-    // removing it would "succeed" while the source meant stays.
+    let defined = match inventory.remove_source_definition(name) {
+        Ok(defined) => defined,
+        Err(e) => return e.into(),
+    };
+    // Every source that ever sponsored a resource has run, so a name without runs (and without
+    // a definition) is a typo; removing it would "succeed" while the source meant stays.
     match inventory.last_run(name) {
         Ok(Some(_)) => {}
+        Ok(None) if defined => {
+            return show(
+                &format!("Source \"{}\" removed; it had never run\n", inert(name)),
+                Outcome::Ok,
+            );
+        }
         Ok(None) => {
             return Outcome::Config(format!(
                 "no source named \"{name}\" has ever run in this inventory; `euno-host runs` \
@@ -165,4 +164,109 @@ pub fn remove_source(paths: &Paths, name: &str) -> Outcome {
         ),
         Err(e) => e.into(),
     }
+}
+
+/// `sources apply FILE|DIR`: validates every source file first, then stores them all, each
+/// reported new, changed or unchanged. One invalid file stores nothing.
+pub fn apply_sources(paths: &Paths, path: &Path) -> Outcome {
+    let files: Vec<(std::path::PathBuf, Vec<u8>)> = if path.is_dir() {
+        dirscan::scan(path, "toml")
+            .into_iter()
+            .map(|(path, scanned)| (path, scanned.bytes))
+            .collect()
+    } else {
+        match std::fs::read(path) {
+            Ok(bytes) => vec![(path.to_owned(), bytes)],
+            Err(e) => {
+                return Outcome::Config(format!("{}: cannot read: {e}", path.display()));
+            }
+        }
+    };
+    if files.is_empty() {
+        return Outcome::Config(format!("{}: no source files (*.toml)", path.display()));
+    }
+    let mut definitions = Vec::new();
+    for (file, bytes) in &files {
+        match definition(file, bytes) {
+            Ok(definition) => definitions.push(definition),
+            Err(e) => return Outcome::Config(inert(&e.to_string()).into_owned()),
+        }
+    }
+    let mut names = std::collections::BTreeMap::new();
+    for definition in &definitions {
+        if let Some(other) = names.insert(&definition.name, &definition.applied_from) {
+            return Outcome::Config(format!(
+                "{}: the source name \"{}\" is already used by {other}",
+                inert(&definition.applied_from),
+                inert(&definition.name)
+            ));
+        }
+    }
+    let inventory = match open_inventory(paths) {
+        Ok(inventory) => inventory,
+        Err(outcome) => return outcome,
+    };
+    let now = jiff::Timestamp::now();
+    let mut text = String::new();
+    for definition in &definitions {
+        match inventory.apply_source(definition, now) {
+            Ok(applied) => {
+                text += &format!(
+                    "{:<9}  {}  ({})\n",
+                    applied.as_str(),
+                    inert(&definition.name),
+                    inert(&definition.applied_from)
+                );
+            }
+            Err(e) => return e.into(),
+        }
+    }
+    show(&text, Outcome::Ok)
+}
+
+/// A stored source definition as `sources list --json` prints it.
+#[derive(Serialize)]
+struct DefinitionView<'a> {
+    name: &'a str,
+    digest: &'a str,
+    applied_at: String,
+    applied_from: &'a str,
+    text: &'a str,
+}
+
+/// `sources list`: the source definitions the inventory holds.
+pub fn list_sources(paths: &Paths, json: bool) -> Outcome {
+    let inventory = match open_inventory(paths) {
+        Ok(inventory) => inventory,
+        Err(outcome) => return outcome,
+    };
+    let list = match inventory.source_definitions() {
+        Ok(list) => list,
+        Err(e) => return e.into(),
+    };
+    if json {
+        let views: Vec<DefinitionView<'_>> = list
+            .iter()
+            .map(|s| DefinitionView {
+                name: &s.name,
+                digest: &s.digest,
+                applied_at: format_timestamp(s.applied_at),
+                applied_from: &s.applied_from,
+                text: &s.text,
+            })
+            .collect();
+        return show_json(&views);
+    }
+    let mut text = String::new();
+    for s in &list {
+        text += &format!(
+            "{}  {}  applied {} from {}\n",
+            inert(&s.name),
+            &s.digest,
+            format_timestamp(s.applied_at),
+            inert(&s.applied_from)
+        );
+    }
+    text += &format!("{} sources\n", list.len());
+    show(&text, Outcome::Ok)
 }

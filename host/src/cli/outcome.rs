@@ -92,6 +92,7 @@ impl From<InstallError> for Outcome {
             | InstallError::InvalidId { .. }
             | InstallError::Taken { .. }
             | InstallError::Write { .. } => Self::Config(message),
+            InstallError::Store(_) => Self::Internal(message),
         }
     }
 }
@@ -101,7 +102,8 @@ impl From<ServeError> for Outcome {
         let message = error.to_string();
         // `serve` has always ended with 2 when it cannot start, whatever the reason.
         match error {
-            ServeError::SourcesDir { .. }
+            ServeError::NoSources
+            | ServeError::SourcesDir { .. }
             | ServeError::Inventory(_)
             | ServeError::Connectors(_)
             | ServeError::Signals(_) => Self::Config(message),

@@ -11,8 +11,13 @@ use crate::text::inert;
 
 /// Writes `text` to standard output and returns `outcome`: see [`written_out`].
 pub fn show(text: &str, outcome: Outcome) -> Outcome {
+    show_bytes(text.as_bytes(), outcome)
+}
+
+/// Writes `bytes` to standard output and returns `outcome`: see [`written_out`].
+pub fn show_bytes(bytes: &[u8], outcome: Outcome) -> Outcome {
     let mut out = std::io::stdout().lock();
-    let written = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    let written = out.write_all(bytes).and_then(|()| out.flush());
     written_out(written, outcome)
 }
 

@@ -1,12 +1,13 @@
-//! What the commands print: the tables and summaries, and the progress line of a run. Every text
+//! What the commands print: the tables and the summaries. Every text
 //! that came from a connector or a server (names, URIs, types, errors, warnings, a connector's
 //! own description) is [`inert`] here; `--json` keeps the exact data, escaped by JSON itself.
 
-use std::io::{IsTerminal, Write};
+use jiff::Timestamp;
 
+use super::table::{self, Column, Layout, Row};
 use crate::contract::FieldKind;
-use crate::inventory::{RunRecord, format_timestamp};
-use crate::run::{RunEvents, RunReport};
+use crate::inventory::{RunRecord, StoredResource, format_timestamp};
+use crate::run::RunReport;
 use crate::sandbox::{Connector, Origin, Trust};
 use crate::scheduler::SourceStatus;
 use crate::text::inert;
@@ -74,105 +75,201 @@ pub fn report_text(report: &RunReport) -> String {
     text
 }
 
-/// `status`'s text.
-pub fn status_text(list: &[SourceStatus]) -> String {
-    let mut text = String::new();
+/// `status`'s table as of `now`: times are relative (`in 2h 5m`, `3m ago`; `--json` has them
+/// exact); under each source, its file, the last run's error or refused cleanup, and the latest
+/// error when an older run had it.
+pub fn status_text(list: &[SourceStatus], now: Timestamp, layout: Layout) -> String {
+    const COLUMNS: [Column; 5] = [
+        Column::text("SOURCE"),
+        Column::text("SCHEDULE"),
+        Column::fixed("NEXT RUN"),
+        Column::fixed("LAST RUN"),
+        Column::fixed("CHANGES"),
+    ];
+    let mut rows = Vec::new();
     for s in list {
-        match (&s.name, &s.error) {
-            (_, Some(error)) => text += &format!("INVALID  {}\n", inert(error)),
-            (Some(name), None) => {
-                text += &format!("{}  ({})\n", inert(name), inert(&s.file));
-                let schedule = s.schedule.as_deref().unwrap_or("");
-                let state = if s.enabled {
-                    ""
-                } else {
-                    " [disabled: runs only when asked]"
-                };
-                text += &format!("  schedule: {schedule}{state}\n");
-                text += &format!("  next run: {}\n", s.next_run.as_deref().unwrap_or("-"));
-                match &s.last_run {
-                    Some(r) => {
-                        text += &format!(
-                            "  last run: {} {} at {} (added {}, updated {}, unchanged {}, removed {}){}\n",
+        let mut notes = Vec::new();
+        if let Some(file) = &s.file {
+            let changed = if s.changed_since_last_run {
+                " (changed since its last run)"
+            } else {
+                ""
+            };
+            notes.push(format!("file: {}{changed}", inert(file)));
+        }
+        let Some(name) = &s.name else {
+            notes.push(format!(
+                "error: {}",
+                inert(s.error.as_deref().unwrap_or_default())
+            ));
+            rows.push(Row {
+                cells: vec![
+                    "(invalid file)".to_owned(),
+                    String::new(),
+                    "-".to_owned(),
+                    String::new(),
+                    String::new(),
+                ],
+                notes,
+            });
+            continue;
+        };
+        let (last, changes) = match &s.last_run {
+            Some(r) => {
+                if let Some(error) = &r.error {
+                    notes.push(format!("error: {}", inert(error)));
+                }
+                if let Some(reason) = &r.cleanup_refused {
+                    notes.push(format!("cleanup refused: {}", inert(reason)));
+                }
+                (
+                    match &r.worker {
+                        Some(worker) => format!(
+                            "#{} {} {} by {}",
                             r.id,
                             r.outcome,
-                            r.started_at,
-                            r.added,
-                            r.updated,
-                            r.unchanged,
-                            r.removed,
-                            if s.running {
-                                "; a run is in progress"
-                            } else {
-                                ""
-                            }
-                        );
-                        if let Some(error) = &r.error {
-                            text += &format!("    error: {}\n", inert(error));
-                        }
-                        if let Some(reason) = &r.cleanup_refused {
-                            text += &format!("    cleanup refused: {}\n", inert(reason));
-                        }
-                    }
-                    None => text += "  last run: never\n",
-                }
+                            relative(r.started_at, now),
+                            inert(worker)
+                        ),
+                        None => format!("#{} {} {}", r.id, r.outcome, relative(r.started_at, now)),
+                    },
+                    format!("+{} ~{} -{}", r.added, r.updated, r.removed),
+                )
             }
-            (None, None) => {}
+            None => ("never".to_owned(), String::new()),
+        };
+        if let Some(e) = s
+            .last_error
+            .as_ref()
+            .filter(|e| s.last_run.as_ref().is_none_or(|r| r.id != e.run_id))
+        {
+            notes.push(format!(
+                "last error: run {} at {}: {}",
+                e.run_id,
+                e.at,
+                inert(&e.error)
+            ));
         }
+        if s.running {
+            notes.push("a run is in progress".to_owned());
+        }
+        let next = match (&s.next_run, s.enabled) {
+            (Some(next), true) => next
+                .parse::<Timestamp>()
+                .map_or_else(|_| next.clone(), |at| relative(at, now)),
+            _ => "-".to_owned(),
+        };
+        rows.push(Row {
+            cells: vec![
+                inert(name).into_owned(),
+                s.schedule.as_deref().unwrap_or("unknown").to_owned(),
+                next,
+                last,
+                changes,
+            ],
+            notes,
+        });
     }
+    if rows.is_empty() {
+        return "No sources: none has run in this inventory (give --sources DIR to list the \
+                files of a sources directory)\n"
+            .to_owned();
+    }
+    let mut text = table::render(&COLUMNS, &rows, layout);
+    text += "CHANGES of the last run: +added ~updated -removed\n";
     text
 }
 
-/// `runs`'s table.
-pub fn runs_text(list: &[RunRecord]) -> String {
-    let mut text = format!(
-        "{:>5}  {:<24} {:<10} {:<25} {:>7} {:>6} {:>7} {:>9} {:>7}\n",
-        "RUN",
-        "SOURCE",
-        "OUTCOME",
-        "STARTED",
-        "EMITTED",
-        "ADDED",
-        "UPDATED",
-        "UNCHANGED",
-        "REMOVED"
-    );
-    for r in list {
-        let outcome = serde_json::to_value(r.outcome)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        text += &format!(
-            "{:>5}  {:<24} {:<10} {:<25} {:>7} {:>6} {:>7} {:>9} {:>7}\n",
-            r.id,
-            truncate(&inert(&r.source), 24),
-            outcome,
-            format_timestamp(r.started_at),
-            r.emitted,
-            r.added,
-            r.updated,
-            r.unchanged,
-            r.removed
-        );
-        if let Some(error) = &r.error {
-            text += &format!("       error: {}\n", inert(error));
-        }
-        if let Some(reason) = &r.cleanup_refused {
-            text += &format!("       cleanup refused: {}\n", inert(reason));
-        }
-        for warning in &r.warnings {
-            text += &format!("       warning: {}\n", inert(warning));
-        }
-    }
-    text
-}
-
-fn truncate(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        text.to_owned()
+/// `at` relative to `now`, to the minute or the second: `in 2h 5m`, `3m ago`, `now`.
+pub fn relative(at: Timestamp, now: Timestamp) -> String {
+    let seconds = at.duration_since(now).as_secs();
+    let span = seconds.unsigned_abs();
+    let amount = match span {
+        0 => return "now".to_owned(),
+        1..60 => format!("{span}s"),
+        60..3600 => format!("{}m", span / 60),
+        3600..172_800 => match span % 3600 / 60 {
+            0 => format!("{}h", span / 3600),
+            minutes => format!("{}h {minutes}m", span / 3600),
+        },
+        _ => format!("{}d", span / 86_400),
+    };
+    if seconds > 0 {
+        format!("in {amount}")
     } else {
-        text.chars().take(width - 1).chain(['…']).collect()
+        format!("{amount} ago")
     }
+}
+
+/// `runs`'s table; each run's error, refused cleanup and warnings under it.
+pub fn runs_text(list: &[RunRecord], layout: Layout) -> String {
+    const COLUMNS: [Column; 10] = [
+        Column::number("RUN"),
+        Column::text("SOURCE"),
+        Column::fixed("OUTCOME"),
+        Column::fixed("STARTED"),
+        Column::number("EMITTED"),
+        Column::number("ADDED"),
+        Column::number("UPDATED"),
+        Column::number("UNCHANGED"),
+        Column::number("REMOVED"),
+        Column::text("WORKER"),
+    ];
+    let rows: Vec<Row> = list
+        .iter()
+        .map(|r| {
+            let mut notes = Vec::new();
+            if let Some(error) = &r.error {
+                notes.push(format!("error: {}", inert(error)));
+            }
+            if let Some(reason) = &r.cleanup_refused {
+                notes.push(format!("cleanup refused: {}", inert(reason)));
+            }
+            for warning in &r.warnings {
+                notes.push(format!("warning: {}", inert(warning)));
+            }
+            Row {
+                cells: vec![
+                    r.id.to_string(),
+                    inert(&r.source).into_owned(),
+                    r.outcome.to_string(),
+                    format_timestamp(r.started_at),
+                    r.emitted.to_string(),
+                    r.added.to_string(),
+                    r.updated.to_string(),
+                    r.unchanged.to_string(),
+                    r.removed.to_string(),
+                    inert(r.worker.as_deref().unwrap_or("-")).into_owned(),
+                ],
+                notes,
+            }
+        })
+        .collect();
+    table::render(&COLUMNS, &rows, layout)
+}
+
+/// `resources`' table, and how many there are.
+pub fn resources_text(list: &[StoredResource], layout: Layout) -> String {
+    const COLUMNS: [Column; 4] = [
+        Column::text("TYPE"),
+        Column::text("URI"),
+        Column::number("RELATIONS"),
+        Column::text("NAME"),
+    ];
+    let rows: Vec<Row> = list
+        .iter()
+        .map(|r| {
+            Row::new(vec![
+                inert(&r.resource_type).into_owned(),
+                inert(&r.uri).into_owned(),
+                r.relations.len().to_string(),
+                inert(&r.name).into_owned(),
+            ])
+        })
+        .collect();
+    let mut text = table::render(&COLUMNS, &rows, layout);
+    text += &format!("{} resources\n", list.len());
+    text
 }
 
 /// The origins granted at installation, in words, for the table and install's summary.
@@ -233,40 +330,4 @@ pub fn spec_text(connector: &Connector) -> String {
         );
     }
     text
-}
-
-/// The progress line of a run on a terminal: `\r{source}: {done}/{total}` on stderr, rewritten
-/// in place, and ended when the discovery is over. Draws nothing when stderr is not a terminal.
-pub struct ProgressLine {
-    on_terminal: bool,
-}
-
-impl ProgressLine {
-    /// A progress line on stderr, if stderr is a terminal.
-    pub fn on_stderr() -> Self {
-        Self {
-            on_terminal: std::io::stderr().is_terminal(),
-        }
-    }
-}
-
-impl RunEvents for ProgressLine {
-    fn progress(&self, source: &str, done: u64, total: Option<u64>) {
-        if !self.on_terminal {
-            return;
-        }
-        // A closed stderr is no reason to fail (or panic).
-        let mut err = std::io::stderr().lock();
-        let _ = match total {
-            Some(total) => write!(err, "\r{source}: {done}/{total}"),
-            None => write!(err, "\r{source}: {done} discovered"),
-        };
-        let _ = err.flush();
-    }
-
-    fn discovered(&self, _source: &str) {
-        if self.on_terminal {
-            let _ = writeln!(std::io::stderr());
-        }
-    }
 }

@@ -6,20 +6,25 @@ use super::args::{RunArgs, SourceArgs};
 use super::context::Context;
 use super::outcome::Outcome;
 use super::output::{print_notes, show};
-use super::render::{ProgressLine, report_text};
+use super::progress::LiveProgress;
+use super::render::report_text;
 use crate::connectors::{self, ConnectorRef};
 use crate::contract::ConnectorError;
-use crate::run::{self, RunOptions};
+use crate::run::{self, RunEvents, RunOptions, Unwatched};
 use crate::sandbox::{CallError, Connector};
 use crate::source::SourceFile;
 use crate::text::inert;
+use crate::vault::Vault;
 
 /// The source file `args` names and the connector it runs (or the one `--connector` gives).
 async fn load_source(
     context: &Context,
     args: &SourceArgs,
 ) -> Result<(SourceFile, Arc<Connector>), Outcome> {
-    let file = SourceFile::load(&args.source)?;
+    // Secrets the Sources page sealed into the file open with this data directory's key.
+    let file = SourceFile::load(&args.source)?
+        .open_sealed(&Vault::new(&context.paths.data_dir))
+        .map_err(|e| Outcome::Config(format!("{}: {e}", args.source.display())))?;
     let reference = match &args.connector {
         Some(path) => ConnectorRef::File(path.clone()),
         None => file.connector.clone(),
@@ -67,7 +72,8 @@ pub async fn check(context: &Context, args: SourceArgs) -> Outcome {
     }
 }
 
-/// `run`: one discovery, recorded in the inventory, with a progress line on a terminal.
+/// `run`: one discovery, recorded in the inventory, with a live line on a terminal (none with
+/// `--quiet`, which drops the summary too).
 pub async fn run(context: &Context, args: RunArgs) -> Outcome {
     let (file, connector) = match load_source(context, &args.source).await {
         Ok(loaded) => loaded,
@@ -83,18 +89,33 @@ pub async fn run(context: &Context, args: RunArgs) -> Outcome {
         scheduled_slot: None,
         allow_mass_removal: args.allow_mass_removal,
         full: args.full,
+        lease: None,
     };
-    match run::run_source(
+    let live = (!args.quiet).then(|| {
+        Arc::new(LiveProgress::on_stderr(
+            &file.name,
+            &connector.spec.display_name,
+        ))
+    });
+    let events: Arc<dyn RunEvents> = match &live {
+        Some(live) => live.clone(),
+        None => Arc::new(Unwatched),
+    };
+    let ran = run::run_source(
         &context.runtime,
         &context.paths.inventory(),
         &file,
         &connector,
         options,
-        Arc::new(ProgressLine::on_stderr()),
+        events,
         None,
     )
-    .await
-    {
+    .await;
+    // Whatever happened, the line is gone before anything else is written.
+    if let Some(live) = &live {
+        live.clear();
+    }
+    match ran {
         Ok(report) => {
             // The run is committed: a reader that left early does not change its exit status.
             let outcome = match &report.summary.cleanup_refused {
@@ -104,6 +125,9 @@ pub async fn run(context: &Context, args: RunArgs) -> Outcome {
                 )),
                 None => Outcome::Ok,
             };
+            if args.quiet {
+                return outcome;
+            }
             show(&report_text(&report), outcome)
         }
         Err(e) => e.into(),

@@ -9,6 +9,7 @@ use super::id::is_id;
 use super::manifest::Manifest;
 use super::registry::Registry;
 use crate::fsutil::write_atomically;
+use crate::inventory::InventoryError;
 use crate::sandbox::{Connector, LoadError, Origin, Runtime};
 
 /// What the operator decides when installing a component.
@@ -59,6 +60,9 @@ pub enum InstallError {
         /// Who has the id, in words.
         holder: String,
     },
+    /// The shared inventory could not be read or written (`--database`).
+    #[error(transparent)]
+    Store(#[from] InventoryError),
     /// The component or its manifest could not be written.
     #[error("{}: cannot {what}: {source}", path.display())]
     Write {

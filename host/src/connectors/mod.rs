@@ -21,12 +21,14 @@ pub mod id;
 pub mod install;
 pub mod manifest;
 pub mod registry;
+pub mod stored;
 
 pub use bundled::{BUNDLED_HEX_COMPONENT, BUNDLED_ID, BUNDLED_ORIGIN, load_bundled};
 pub use id::{ConnectorRef, identity, is_id};
 pub use install::{InstallError, InstallOptions, install};
 pub use manifest::{Manifest, ManifestError};
 pub use registry::{ConnectorSet, Registry, Rejected, Rejection};
+pub use stored::{MaterializeError, install_stored, materialize};
 
 /// A connector that could not be found or loaded.
 #[derive(Debug, thiserror::Error)]

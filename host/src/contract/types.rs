@@ -379,17 +379,6 @@ pub struct RequestCount {
     pub count: u32,
 }
 
-/// Why a connector is about to wait.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WaitReason {
-    /// Its own throttle keeps it under the source's rate limit.
-    Throttle,
-    /// The source said when to come back (`Retry-After`).
-    RetryAfter,
-    /// It backs off before retrying a failed request.
-    Backoff,
-}
-
 /// Severity of a connector's log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogLevel {
@@ -403,6 +392,29 @@ pub enum LogLevel {
     Warn,
     /// Something failed.
     Error,
+}
+
+/// Why a connector is waiting instead of sending its next request: contract 0.2's `wait-reason`
+/// (`host.waiting`), and what the host sees for itself of a 0.1 connector (a 429 answered with
+/// `Retry-After`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitReason {
+    /// The connector's own client throttle (`requests_per_minute`).
+    Throttle,
+    /// The server said how long to wait (`Retry-After` on a 429 or a 503).
+    RetryAfter,
+    /// Backing off before retrying a failed request.
+    Backoff,
+}
+
+impl fmt::Display for WaitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Throttle => "client throttle",
+            Self::RetryAfter => "Retry-After",
+            Self::Backoff => "retry backoff",
+        })
+    }
 }
 
 /// What the host offers a connector during a call (the contract's `host` interface), in the

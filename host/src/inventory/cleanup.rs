@@ -70,7 +70,7 @@ impl CleanupPolicy {
     }
 
     /// Why removing `stale` of the `before` resources `source` sponsored is refused, if it is.
-    fn refusal(&self, source: &str, stale: u64, before: u64) -> Option<String> {
+    pub(super) fn refusal(&self, source: &str, stale: u64, before: u64) -> Option<String> {
         let ratio = self.max_removal_ratio.unwrap_or(DEFAULT_MAX_REMOVAL_RATIO);
         if ratio >= 1.0 || stale == 0 || stale as f64 <= ratio * before as f64 {
             return None;
@@ -115,6 +115,17 @@ const MS_PER_DAY: i64 = 86_400_000;
 // The sponsorships cleanup drops: those of ?1 that run ?2 did not renew and last seen before ?3.
 const STALE: &str = "source = ?1 AND last_run_id <> ?2 AND last_seen < ?3";
 
+/// The sponsorships `policy` lets go after a run that started at `seen`: those last seen before
+/// the returned instant (and not renewed by the run); `None` when it lets go of nothing.
+pub(super) fn cutoff(policy: &CleanupPolicy, seen: i64) -> Option<i64> {
+    match policy.strategy {
+        CleanupStrategy::None => None,
+        // Every sponsorship this run renewed has `last_run_id = run`; everything else goes.
+        CleanupStrategy::Immediate => Some(i64::MAX),
+        CleanupStrategy::AfterDays(days) => Some(seen.saturating_sub(i64::from(days) * MS_PER_DAY)),
+    }
+}
+
 /// Applies `policy` for `source` after run `run` (started at `seen`) has been merged.
 /// `sponsored_before` is how many resources the source sponsored before the merge: the base of
 /// the removal ratio.
@@ -127,11 +138,8 @@ pub(super) fn apply(
     policy: &CleanupPolicy,
     list_uris: bool,
 ) -> rusqlite::Result<Cleanup> {
-    let cutoff = match policy.strategy {
-        CleanupStrategy::None => return Ok(Cleanup::default()),
-        // Every sponsorship this run renewed has `last_run_id = run`; everything else goes.
-        CleanupStrategy::Immediate => i64::MAX,
-        CleanupStrategy::AfterDays(days) => seen.saturating_sub(i64::from(days) * MS_PER_DAY),
+    let Some(cutoff) = cutoff(policy, seen) else {
+        return Ok(Cleanup::default());
     };
     let params = (source, run.0, cutoff);
     let stale: u64 = conn.query_row(

@@ -24,8 +24,10 @@
 //! reads the clock: callers pass the time in.
 
 mod cleanup;
+mod definitions;
 mod lineage;
 mod merge;
+pub mod postgres;
 mod process;
 mod schema;
 mod staging;
@@ -44,7 +46,9 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehav
 use serde::{Serialize, Serializer};
 
 pub use cleanup::{CleanupPolicy, CleanupStrategy, DEFAULT_MAX_REMOVAL_RATIO, is_removal_ratio};
+pub use definitions::{Applied, SourceDefinition, StoredSource};
 pub use lineage::DroppedRelations;
+pub use process::{set_worker, worker};
 
 /// How often [`Inventory::stage`] records a running run's progress in the inventory.
 const EMITTED_RECORD_INTERVAL: Duration = Duration::from_secs(1);
@@ -57,11 +61,11 @@ pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
 /// inventory must keep their clocks closer than this (NTP does, by far).
 pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// An open inventory database. Several `Inventory` values, in one process or several, may share a
-/// file: a writer thread can stage batches through its own `Inventory` while another completes
-/// runs, and SQLite serialises their writes.
+/// An open SQLite inventory. Several handles, in one process or several, may share a file: a
+/// writer thread can stage batches through its own handle while another completes runs, and
+/// SQLite serialises their writes.
 #[derive(Debug)]
-pub struct Inventory {
+pub struct SqliteInventory {
     conn: Connection,
     path: PathBuf,
     /// This machine's name, recorded on the runs this process owns.
@@ -74,6 +78,369 @@ pub struct Inventory {
     attached: Cell<Option<RunId>>,
     /// When [`Inventory::stage`] last recorded a run's emitted count in its row.
     emitted_recorded: Cell<Option<Instant>>,
+}
+
+/// Where an inventory lives: a SQLite file of this host (the default), or a PostgreSQL database
+/// that many hosts share (`--database URL`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file, created with its directory if needed.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL, e.g. `postgresql://euno@db:5432/euno`.
+    Postgres(String),
+}
+
+impl Database {
+    /// The database a `--database` value names: a `postgres://` or `postgresql://` URL (or a
+    /// libpq `key=value` string); anything else is refused with the reason.
+    pub fn postgres(url: &str) -> Result<Self, InventoryError> {
+        postgres::check_url(url)?;
+        Ok(Self::Postgres(url.to_owned()))
+    }
+}
+
+impl fmt::Display for Database {
+    /// The file's path, or the URL without its password: what error messages may show.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "{}", path.display()),
+            Self::Postgres(url) => f.write_str(&postgres::redacted(url)),
+        }
+    }
+}
+
+/// An open inventory, on either backend: what the rest of the host uses. Each method behaves the
+/// same on both (the inventory's tests run on both); the SQL of each lives in its own module.
+#[derive(Debug)]
+pub enum Inventory {
+    /// A SQLite file ([`SqliteInventory`]).
+    Sqlite(SqliteInventory),
+    /// A PostgreSQL database ([`postgres::PgInventory`]).
+    Postgres(postgres::PgInventory),
+}
+
+/// Calls the same method on whichever backend `$inventory` is.
+macro_rules! dispatch {
+    ($inventory:expr, $backend:ident => $call:expr) => {
+        match $inventory {
+            Inventory::Sqlite($backend) => $call,
+            Inventory::Postgres($backend) => $call,
+        }
+    };
+}
+
+impl Inventory {
+    /// Opens (creating and upgrading it if needed) the inventory in `database`, and marks as
+    /// abandoned the runs that processes on this machine left unfinished.
+    pub fn open(database: &Database) -> Result<Self, InventoryError> {
+        Ok(match database {
+            Database::Sqlite(path) => Self::Sqlite(SqliteInventory::open(path)?),
+            Database::Postgres(url) => Self::Postgres(postgres::PgInventory::open(url)?),
+        })
+    }
+
+    /// Starts a run of `source`, owned by this process; see [`SqliteInventory::begin_run`].
+    pub fn begin_run(
+        &self,
+        source: &str,
+        connector: &ConnectorIdentity,
+        started_at: Timestamp,
+    ) -> Result<RunId, InventoryError> {
+        dispatch!(self, db => db.begin_run(source, connector, started_at))
+    }
+
+    /// Records a run of `source` that failed before it could begin; see
+    /// [`SqliteInventory::record_failed_run`].
+    pub fn record_failed_run(
+        &self,
+        source: &str,
+        connector: &ConnectorIdentity,
+        at: Timestamp,
+        error: &str,
+        scheduled_slot: Option<Timestamp>,
+    ) -> Result<RunId, InventoryError> {
+        dispatch!(self, db => db.record_failed_run(source, connector, at, error, scheduled_slot))
+    }
+
+    /// The token of `run`, if this handle began it.
+    pub fn run_token(&self, run: RunId) -> Option<String> {
+        dispatch!(self, db => db.run_token(run))
+    }
+
+    /// Records that the owner of `run`, holding `token`, is alive at `at`; `false` when the run
+    /// is no longer running under that token.
+    pub fn heartbeat(
+        &self,
+        run: RunId,
+        token: &str,
+        at: Timestamp,
+    ) -> Result<bool, InventoryError> {
+        dispatch!(self, db => db.heartbeat(run, token, at))
+    }
+
+    /// The run of `source` in progress, if any, whatever process owns it.
+    pub fn running_run(&self, source: &str) -> Result<Option<RunRecord>, InventoryError> {
+        dispatch!(self, db => db.running_run(source))
+    }
+
+    /// Stages a batch of the run's resources; see [`SqliteInventory::stage`].
+    pub fn stage(&self, run: RunId, batch: &[NewResource]) -> Result<(), InventoryError> {
+        dispatch!(self, db => db.stage(run, batch))
+    }
+
+    /// Stages what `run` ended with; see [`SqliteInventory::stage_end`].
+    pub fn stage_end(
+        &self,
+        run: RunId,
+        checkpoint: Option<&[u8]>,
+        external_namespaces: &[String],
+    ) -> Result<(), InventoryError> {
+        dispatch!(self, db => db.stage_end(run, checkpoint, external_namespaces))
+    }
+
+    /// The checkpoint the last successful run of `source` saved, if it ran the connector
+    /// `connector_id`.
+    pub fn checkpoint(
+        &self,
+        source: &str,
+        connector_id: &str,
+    ) -> Result<Option<Vec<u8>>, InventoryError> {
+        dispatch!(self, db => db.checkpoint(source, connector_id))
+    }
+
+    /// When the last successful run of `source` started, if there was one.
+    pub fn last_success_at(&self, source: &str) -> Result<Option<Timestamp>, InventoryError> {
+        dispatch!(self, db => db.last_success_at(source))
+    }
+
+    /// Ends a run whose connector finished: merge, cleanup and outcome in one transaction; see
+    /// [`SqliteInventory::complete_run`].
+    pub fn complete_run(
+        &mut self,
+        run: RunId,
+        finished_at: Timestamp,
+        policy: &CleanupPolicy,
+        dry_run: bool,
+    ) -> Result<RunSummary, InventoryError> {
+        dispatch!(self, db => db.complete_run(run, finished_at, policy, dry_run))
+    }
+
+    /// Ends a run whose connector failed; the inventory is left as it was.
+    pub fn fail_run(
+        &self,
+        run: RunId,
+        finished_at: Timestamp,
+        error: &str,
+    ) -> Result<(), InventoryError> {
+        dispatch!(self, db => db.fail_run(run, finished_at, error))
+    }
+
+    /// Records what the connector warned about during `run`.
+    pub fn record_warnings(&self, run: RunId, warnings: &[String]) -> Result<(), InventoryError> {
+        dispatch!(self, db => db.record_warnings(run, warnings))
+    }
+
+    /// The resources in the inventory, ordered by URI; with `source`, only those it sponsors.
+    pub fn resources(&self, source: Option<&str>) -> Result<Vec<StoredResource>, InventoryError> {
+        dispatch!(self, db => db.resources(source))
+    }
+
+    /// The run history, newest first; with `source`, only its runs; at most `limit` of them.
+    pub fn runs(
+        &self,
+        source: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<RunRecord>, InventoryError> {
+        dispatch!(self, db => db.runs(source, limit))
+    }
+
+    /// The latest run of `source`, whatever its outcome.
+    pub fn last_run(&self, source: &str) -> Result<Option<RunRecord>, InventoryError> {
+        Ok(self.runs(Some(source), Some(1))?.pop())
+    }
+
+    /// Records the schedule slot a run stands for.
+    pub fn set_scheduled_slot(&self, run: RunId, slot: Timestamp) -> Result<(), InventoryError> {
+        dispatch!(self, db => db.set_scheduled_slot(run, slot))
+    }
+
+    /// The latest run of `source` that recorded an error (a failed or abandoned run).
+    pub fn last_failed_run(&self, source: &str) -> Result<Option<RunRecord>, InventoryError> {
+        dispatch!(self, db => db.last_failed_run(source))
+    }
+
+    /// Records the `[schedule]` table (as JSON) of the source file `run` applies; see
+    /// [`SqliteInventory::record_schedule`].
+    pub fn record_schedule(&self, run: RunId, schedule: &str) -> Result<(), InventoryError> {
+        dispatch!(self, db => db.record_schedule(run, schedule))
+    }
+
+    /// The `[schedule]` recorded with the latest run of `source` that recorded one.
+    pub fn last_schedule(&self, source: &str) -> Result<Option<String>, InventoryError> {
+        dispatch!(self, db => db.last_schedule(source))
+    }
+
+    /// Every source that has a run in the history, by name.
+    pub fn sources(&self) -> Result<Vec<String>, InventoryError> {
+        dispatch!(self, db => db.sources())
+    }
+
+    /// The slot of the source's latest scheduled run, whatever its outcome.
+    pub fn last_scheduled_slot(&self, source: &str) -> Result<Option<Timestamp>, InventoryError> {
+        dispatch!(self, db => db.last_scheduled_slot(source))
+    }
+
+    /// Claims the run of `source`'s `slot` for this worker, for `lease` (renewed with
+    /// [`Inventory::heartbeat_lease`]): `None` when another worker holds it or has run it. A
+    /// SQLite inventory belongs to one host, which holds every lease (attempt 1, never fenced).
+    pub fn claim(
+        &self,
+        source: &str,
+        slot: Timestamp,
+        lease: Duration,
+    ) -> Result<Option<Lease>, InventoryError> {
+        match self {
+            Self::Sqlite(_) => Ok(Some(Lease {
+                source: source.to_owned(),
+                slot,
+                attempt: 1,
+                worker: worker().to_owned(),
+            })),
+            Self::Postgres(db) => db.claim(source, slot, lease),
+        }
+    }
+
+    /// Takes over a lease of one of `sources` whose holder stopped renewing it, to run its slot
+    /// again; never on SQLite, whose one host has no one to take over from.
+    pub fn reclaim_stale(
+        &self,
+        sources: &[String],
+        lease: Duration,
+    ) -> Result<Option<Lease>, InventoryError> {
+        match self {
+            Self::Sqlite(_) => Ok(None),
+            Self::Postgres(db) => db.reclaim_stale(sources, lease),
+        }
+    }
+
+    /// Renews `lease`; `false` once it is lost. Always held on SQLite.
+    pub fn heartbeat_lease(&self, lease: &Lease) -> Result<bool, InventoryError> {
+        match self {
+            Self::Sqlite(_) => Ok(true),
+            Self::Postgres(db) => db.heartbeat_lease(lease),
+        }
+    }
+
+    /// Starts the run of `lease`'s slot; on PostgreSQL fenced by its attempt (see
+    /// [`postgres::PgInventory::begin_leased_run`]); on SQLite a run like any other.
+    pub fn begin_leased_run(
+        &self,
+        connector: &ConnectorIdentity,
+        started_at: Timestamp,
+        lease: &Lease,
+    ) -> Result<RunId, InventoryError> {
+        match self {
+            Self::Sqlite(db) => db.begin_run(&lease.source, connector, started_at),
+            Self::Postgres(db) => db.begin_leased_run(connector, started_at, lease),
+        }
+    }
+
+    /// Stores connector `connector.id`'s component (`bytes`) for every worker; PostgreSQL only
+    /// (one host keeps its connectors in its connectors directory).
+    pub fn store_connector(
+        &self,
+        connector: &StoredConnector,
+        bytes: &[u8],
+    ) -> Result<(), InventoryError> {
+        match self {
+            Self::Sqlite(db) => Err(InventoryError::NotShared {
+                database: db.path.display().to_string(),
+                what: "storing connectors",
+            }),
+            Self::Postgres(db) => db.store_connector(connector, bytes),
+        }
+    }
+
+    /// The connectors stored for every worker (none on SQLite).
+    pub fn stored_connectors(&self) -> Result<Vec<StoredConnector>, InventoryError> {
+        match self {
+            Self::Sqlite(_) => Ok(Vec::new()),
+            Self::Postgres(db) => db.stored_connectors(),
+        }
+    }
+
+    /// The bytes of stored connector `id` at `digest`, if they are still the stored ones.
+    pub fn connector_bytes(
+        &self,
+        id: &str,
+        digest: &str,
+    ) -> Result<Option<Vec<u8>>, InventoryError> {
+        match self {
+            Self::Sqlite(_) => Ok(None),
+            Self::Postgres(db) => db.connector_bytes(id, digest),
+        }
+    }
+
+    /// Ends `lease`'s slot without a run (it could not start; the failure is recorded apart).
+    pub fn release_lease(&self, lease: &Lease) -> Result<(), InventoryError> {
+        match self {
+            Self::Sqlite(_) => Ok(()),
+            Self::Postgres(db) => db.release_lease(lease),
+        }
+    }
+
+    /// Stores a source definition as of `at` (see `definitions`): new, changed or unchanged.
+    pub fn apply_source(
+        &self,
+        definition: &SourceDefinition,
+        at: Timestamp,
+    ) -> Result<Applied, InventoryError> {
+        dispatch!(self, db => db.apply_source(definition, at))
+    }
+
+    /// The stored source definitions, by name.
+    pub fn source_definitions(&self) -> Result<Vec<StoredSource>, InventoryError> {
+        dispatch!(self, db => db.source_definitions())
+    }
+
+    /// Forgets the definition of `name` (not its resources); `false` when there was none.
+    pub fn remove_source_definition(&self, name: &str) -> Result<bool, InventoryError> {
+        dispatch!(self, db => db.remove_source_definition(name))
+    }
+
+    /// Forgets `source`'s sponsorships and the resources no other source sponsors; see
+    /// [`SqliteInventory::remove_source`].
+    pub fn remove_source(&mut self, source: &str, now: Timestamp) -> Result<u64, InventoryError> {
+        dispatch!(self, db => db.remove_source(source, now))
+    }
+}
+
+/// A worker's claim on one scheduled slot of one source (see [`Inventory::claim`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The source.
+    pub source: String,
+    /// The schedule slot.
+    pub slot: Timestamp,
+    /// The fencing token: 1 for the first claim, one more for each takeover of a stale lease. A
+    /// run commits only while its attempt is the lease's.
+    pub attempt: i64,
+    /// The worker holding it.
+    pub worker: String,
+}
+
+/// A connector component stored in a shared inventory for every worker
+/// (`connectors install --database`); its bytes are read apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredConnector {
+    /// The id its `spec()` reports.
+    pub id: String,
+    /// The digest of its bytes (lowercase hex SHA-256).
+    pub digest: String,
+    /// Its manifest's text: the operator's grants.
+    pub manifest: String,
+    /// When it was installed.
+    pub installed_at: Timestamp,
 }
 
 /// The connector build a run used, recorded on the run.
@@ -308,6 +675,9 @@ pub struct RunRecord {
     /// heartbeats).
     #[serde(serialize_with = "rfc3339_opt")]
     pub heartbeat_at: Option<Timestamp>,
+    /// The worker that ran it (`serve --worker`, else `<host>-<pid>`); `None` for runs recorded
+    /// before workers were.
+    pub worker: Option<String>,
 }
 
 /// A resource in the inventory.
@@ -473,6 +843,69 @@ pub enum InventoryError {
         /// What serde_json said.
         source: serde_json::Error,
     },
+    /// A `--database` value that is no PostgreSQL connection string.
+    #[error(
+        "--database: '{url}' is not a PostgreSQL URL ({reason}); use e.g. \
+         postgresql://user@host:5432/euno"
+    )]
+    BadDatabaseUrl {
+        /// The value, its password removed.
+        url: String,
+        /// What the client said.
+        reason: String,
+    },
+    /// A PostgreSQL statement failed, or the database could not be reached.
+    #[error("PostgreSQL inventory {database}: {action} failed: {detail}")]
+    Postgres {
+        /// The database, its password removed.
+        database: String,
+        /// What was being done.
+        action: String,
+        /// The server's message, or the client's when the server sent none.
+        detail: String,
+        /// The client's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The PostgreSQL database holds a schema written by a newer euno-host.
+    #[error(
+        "the PostgreSQL inventory {database} has schema version {found}, but this euno-host \
+         knows only up to {supported}; use a newer euno-host or another database"
+    )]
+    PostgresSchemaTooNew {
+        /// The database, its password removed.
+        database: String,
+        /// Its schema version.
+        found: i64,
+        /// The newest this build knows.
+        supported: i64,
+    },
+    /// The run's lease was taken over by another worker (this one was paused, cut off or too
+    /// slow to renew it): the run may not commit, and nothing it reported is kept.
+    #[error(
+        "source '{source_name}': the lease of slot {slot} (attempt {attempt}) was lost to worker \
+         '{holder}' (attempt {holder_attempt}); nothing this run reported was kept"
+    )]
+    LeaseLost {
+        /// The source.
+        source_name: String,
+        /// The slot.
+        slot: Timestamp,
+        /// The attempt this run held.
+        attempt: i64,
+        /// The worker holding the lease now.
+        holder: String,
+        /// Its attempt.
+        holder_attempt: i64,
+    },
+    /// Something only a shared (PostgreSQL) inventory holds.
+    #[error("{what} needs a shared PostgreSQL inventory (--database URL); {database} is SQLite")]
+    NotShared {
+        /// The SQLite file.
+        database: String,
+        /// What was asked.
+        what: &'static str,
+    },
     /// The cleanup guard is not a ratio.
     #[error(
         "max_removal_ratio {ratio} of source '{source_name}' is not above 0 and at most 1; fix \
@@ -497,9 +930,9 @@ fn failed(path: &Path, action: String) -> impl Fn(rusqlite::Error) -> InventoryE
 
 const RUN_COLUMNS: &str = "id, source, connector_id, connector_version, connector_digest, \
     started_at, finished_at, outcome, pid, host, emitted, added, updated, unchanged, removed, \
-    cleanup_refused, error, scheduled_slot, warnings, machine, heartbeat_at";
+    cleanup_refused, error, scheduled_slot, warnings, machine, heartbeat_at, worker";
 
-impl Inventory {
+impl SqliteInventory {
     /// Opens (creating the file and its directory if needed) and upgrades the inventory at
     /// `path`, and marks as abandoned the runs that processes on this host left unfinished.
     ///
@@ -584,8 +1017,9 @@ impl Inventory {
         let token = process::run_token();
         tx.execute(
             "INSERT INTO runs (source, connector_id, connector_version, connector_digest,
-                               started_at, outcome, pid, host, machine, run_token, heartbeat_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?5)",
+                               started_at, outcome, pid, host, machine, run_token, heartbeat_at,
+                               worker)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?5, ?11)",
             rusqlite::params![
                 source,
                 &connector.id,
@@ -597,6 +1031,7 @@ impl Inventory {
                 &self.host,
                 &self.machine,
                 &token,
+                process::worker(),
             ],
         )
         .map_err(&err)?;
@@ -627,8 +1062,8 @@ impl Inventory {
             .execute(
                 "INSERT INTO runs (source, connector_id, connector_version, connector_digest,
                                    started_at, finished_at, outcome, pid, host, error,
-                                   scheduled_slot, machine)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                   scheduled_slot, machine, worker)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 rusqlite::params![
                     source,
                     &connector.id,
@@ -641,6 +1076,7 @@ impl Inventory {
                     error,
                     scheduled_slot.map(Timestamp::as_millisecond),
                     &self.machine,
+                    process::worker(),
                 ],
             )
             .map_err(&err)?;
@@ -989,6 +1425,24 @@ impl Inventory {
         Ok(self.runs(Some(source), Some(1))?.pop())
     }
 
+    /// The latest run of `source` that recorded an error (a failed or abandoned run).
+    pub fn last_failed_run(&self, source: &str) -> Result<Option<RunRecord>, InventoryError> {
+        self.conn
+            .query_row(
+                &format!(
+                    "SELECT {RUN_COLUMNS} FROM runs WHERE source = ?1 AND error IS NOT NULL
+                     ORDER BY id DESC LIMIT 1"
+                ),
+                [source],
+                run_record,
+            )
+            .optional()
+            .map_err(failed(
+                &self.path,
+                format!("reading the last failed run of source '{source}'"),
+            ))
+    }
+
     /// Records the schedule slot a run stands for.
     pub fn set_scheduled_slot(&self, run: RunId, slot: Timestamp) -> Result<(), InventoryError> {
         self.conn
@@ -1001,6 +1455,49 @@ impl Inventory {
                 format!("recording the schedule slot of run {}", run.0),
             ))?;
         Ok(())
+    }
+
+    /// Records the `[schedule]` table of the source file `run` applies, as JSON (`null` when the
+    /// file has none): what `status` shows once the file is out of sight.
+    pub fn record_schedule(&self, run: RunId, schedule: &str) -> Result<(), InventoryError> {
+        self.conn
+            .execute(
+                "UPDATE runs SET schedule = ?2 WHERE id = ?1",
+                (run.0, schedule),
+            )
+            .map_err(failed(
+                &self.path,
+                format!("recording the schedule of run {}", run.0),
+            ))?;
+        Ok(())
+    }
+
+    /// The `[schedule]` recorded with the latest run of `source` that recorded one (see
+    /// [`Inventory::record_schedule`]).
+    pub fn last_schedule(&self, source: &str) -> Result<Option<String>, InventoryError> {
+        self.conn
+            .query_row(
+                "SELECT schedule FROM runs WHERE source = ?1 AND schedule IS NOT NULL
+                 ORDER BY id DESC LIMIT 1",
+                [source],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(failed(
+                &self.path,
+                format!("reading the recorded schedule of source '{source}'"),
+            ))
+    }
+
+    /// Every source that has a run in the history, by name.
+    pub fn sources(&self) -> Result<Vec<String>, InventoryError> {
+        let err = failed(&self.path, "listing the sources".into());
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT source FROM runs ORDER BY source")
+            .map_err(&err)?;
+        let names = stmt.query_map([], |row| row.get(0)).map_err(&err)?;
+        names.collect::<Result<_, _>>().map_err(&err)
     }
 
     /// The slot of the source's latest scheduled run, whatever its outcome: where its schedule
@@ -1234,30 +1731,14 @@ fn abandon_dead_runs(
             row.get::<_, Option<i64>>(4)?,
         ))
     })?;
-    let timeout = HEARTBEAT_TIMEOUT.as_millis() as i64;
     for (run, pid, owner_host, owner_machine, heartbeat) in runs.collect::<Result<Vec<_>, _>>()? {
-        let here = match &owner_machine {
-            Some(owner) => owner == machine,
-            // Recorded before machine identities: the host name is all there is, and an
-            // unreadable one tells nothing.
-            None => owner_host == host && host != "unknown",
+        let owner = RunOwner {
+            pid,
+            host: &owner_host,
+            machine: owner_machine.as_deref(),
+            heartbeat,
         };
-        let silent_for = now
-            .zip(heartbeat)
-            .map(|(now, beat)| now.as_millisecond().saturating_sub(beat));
-        let reason = if here && !process::is_alive(pid) {
-            format!(
-                "its process (pid {pid} on host '{owner_host}') ended before the run finished; \
-                 nothing it reported was kept"
-            )
-        } else if let Some(silent) = silent_for.filter(|silent| *silent > timeout) {
-            format!(
-                "its process (pid {pid} on host '{owner_host}') sent no heartbeat for {} s, more \
-                 than {} s, so it is taken for dead; nothing it reported was kept",
-                silent / 1000,
-                HEARTBEAT_TIMEOUT.as_secs()
-            )
-        } else {
+        let Some(reason) = owner.why_dead(host, machine, now) else {
             continue;
         };
         conn.execute(
@@ -1267,6 +1748,53 @@ fn abandon_dead_runs(
         staging::remove(db, RunId(run));
     }
     Ok(())
+}
+
+/// Who owns a running run, as its row says: what [`RunOwner::why_dead`] judges, on both backends.
+struct RunOwner<'a> {
+    pid: u32,
+    host: &'a str,
+    machine: Option<&'a str>,
+    heartbeat: Option<i64>,
+}
+
+impl RunOwner<'_> {
+    /// Why the owner is dead, judged from the process at `host`/`machine` (and, given `now`,
+    /// its heartbeat), or `None` while it may be alive. An owner is dead when it provably ran
+    /// here (the same machine identity, or for runs recorded before machine identities, the same
+    /// host name) and its process is gone; or, given `now`, when its heartbeat is older than
+    /// [`HEARTBEAT_TIMEOUT`]. A run of another machine is never judged by its pid.
+    fn why_dead(&self, host: &str, machine: &str, now: Option<Timestamp>) -> Option<String> {
+        let Self {
+            pid,
+            host: owner_host,
+            ..
+        } = *self;
+        let here = match self.machine {
+            Some(owner) => owner == machine,
+            // Recorded before machine identities: the host name is all there is, and an
+            // unreadable one tells nothing.
+            None => owner_host == host && host != "unknown",
+        };
+        let timeout = HEARTBEAT_TIMEOUT.as_millis() as i64;
+        let silent_for = now
+            .zip(self.heartbeat)
+            .map(|(now, beat)| now.as_millisecond().saturating_sub(beat));
+        if here && !process::is_alive(pid) {
+            return Some(format!(
+                "its process (pid {pid} on host '{owner_host}') ended before the run finished; \
+                 nothing it reported was kept"
+            ));
+        }
+        silent_for.filter(|silent| *silent > timeout).map(|silent| {
+            format!(
+                "its process (pid {pid} on host '{owner_host}') sent no heartbeat for {} s, \
+                     more than {} s, so it is taken for dead; nothing it reported was kept",
+                silent / 1000,
+                HEARTBEAT_TIMEOUT.as_secs()
+            )
+        })
+    }
 }
 
 fn run_record(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
@@ -1310,6 +1838,7 @@ fn run_record(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
             .get::<_, Option<i64>>(20)?
             .map(|_| timestamp(row, 20))
             .transpose()?,
+        worker: row.get(21)?,
     })
 }
 

@@ -44,6 +44,21 @@ pub(super) fn machine_id() -> String {
     }
 }
 
+/// The worker name recorded on this process's runs: set once from `--worker`, else
+/// `<host name>-<pid>`.
+static WORKER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Names this process's worker (`serve --worker NAME`), before its first run. Returns `false`
+/// when a name was already in force (it stays).
+pub fn set_worker(name: String) -> bool {
+    WORKER.set(name).is_ok()
+}
+
+/// The worker name recorded on this process's runs (see [`set_worker`]).
+pub fn worker() -> &'static str {
+    WORKER.get_or_init(|| format!("{}-{}", host_name(), std::process::id()))
+}
+
 /// A fresh run token: 128 random bits, hex. Should the system's random source fail, a digest of
 /// this process, the time and a counter still tells runs apart, which is all a token is for.
 pub(super) fn run_token() -> String {

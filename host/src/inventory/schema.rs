@@ -129,6 +129,23 @@ pub(super) const MIGRATIONS: &[&str] = &[
         saved_at     INTEGER NOT NULL
     );
     ",
+    // 8: the source definitions applied with `sources apply` (their text as applied, `${VAR}`
+    // references unexpanded, so no secret value is stored), and the worker that ran each run.
+    r"
+    CREATE TABLE sources (
+        name         TEXT    PRIMARY KEY,
+        text         TEXT    NOT NULL,
+        digest       TEXT    NOT NULL,
+        applied_at   INTEGER NOT NULL,
+        applied_from TEXT    NOT NULL
+    );
+    ALTER TABLE runs ADD COLUMN worker TEXT;
+    ",
+    // 9: the `[schedule]` table a run's source file had (JSON; `null` for none), so that `status`
+    // shows each source's schedule as last applied without its file. NULL: recorded before.
+    r"
+    ALTER TABLE runs ADD COLUMN schedule TEXT;
+    ",
 ];
 
 /// The digest of a resource's content (everything but its URI and dates): the first 8 bytes of

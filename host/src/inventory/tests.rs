@@ -1,4 +1,9 @@
-//! Behaviour of the inventory on a real SQLite file.
+//! Behaviour of the inventory, on a real SQLite file and on a real PostgreSQL database (a private
+//! cluster per test binary, from `euno-testkit`; skipped loudly where the machine has no server,
+//! required where `EUNO_REQUIRE_POSTGRES=1`). The behaviour tests are written once and run on
+//! both backends ([`on_both_backends`]); the rest are about SQLite's files.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::json;
 
@@ -9,21 +14,99 @@ const OTHER: &str = "Hex - Finance Projects";
 const WORKSPACE: &str = "hex://workspace/acme";
 
 struct Fixture {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
+    /// The SQLite file's directory; `None` on PostgreSQL.
+    _dir: Option<tempfile::TempDir>,
+    db: Database,
     inventory: Inventory,
 }
 
+/// A new SQLite inventory.
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let path = dir.path().join("state").join("inventory.db");
-    let inventory = Inventory::open(&path).expect("open a new inventory");
+    let db = Database::Sqlite(dir.path().join("state").join("inventory.db"));
+    let inventory = Inventory::open(&db).expect("open a new inventory");
     Fixture {
-        _dir: dir,
-        path,
+        _dir: Some(dir),
+        db,
         inventory,
     }
 }
+
+/// A new PostgreSQL inventory, in a database of its own in the test binary's cluster; `None`
+/// when the machine has no PostgreSQL (the cluster said so, loudly).
+fn pg_fixture() -> Option<Fixture> {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let cluster = testkit::postgres::PgCluster::shared()?;
+    let name = format!(
+        "inventory_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let db = Database::Postgres(cluster.create_database(&name).expect("create a database"));
+    let inventory = Inventory::open(&db).expect("open a new inventory");
+    Some(Fixture {
+        _dir: None,
+        db,
+        inventory,
+    })
+}
+
+/// Instantiates each named behaviour test (a `fn(Fixture)`) on both backends: `on_sqlite::NAME`
+/// and `on_postgres::NAME`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(super::fixture());
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[test]
+                fn $name() {
+                    if let Some(fixture) = super::pg_fixture() {
+                        super::$name(fixture);
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    immediate_cleanup_removes_what_a_successful_run_no_longer_reports,
+    cleanup_none_keeps_everything,
+    a_failed_run_changes_nothing_and_is_recorded,
+    staged_resources_live_only_while_their_run_does,
+    a_run_left_by_a_dead_process_is_abandoned_at_open,
+    one_run_per_source_at_a_time,
+    a_writer_thread_stages_through_its_own_connection,
+    change_detection_tells_added_updated_and_unchanged,
+    within_a_run_the_later_report_of_a_uri_wins,
+    a_shared_resource_stays_while_any_source_sponsors_it,
+    after_days_removes_only_what_went_unseen_for_longer,
+    the_removal_guard_refuses_a_large_cleanup_and_allows_a_small_one,
+    by_default_cleanup_removes_at_most_half_and_never_everything,
+    a_dry_run_reports_without_writing,
+    removing_a_source_keeps_what_others_sponsor,
+    run_history_is_newest_first_and_serialises_plainly,
+    reopening_keeps_the_data,
+    a_running_run_shows_how_many_resources_it_has_staged,
+    a_run_that_could_not_start_is_recorded_as_failed_and_stands_for_its_slot,
+    a_run_of_another_machine_is_judged_by_its_heartbeat_not_its_pid,
+    runs_record_their_machine_and_heartbeat,
+    relations_are_stored_replaced_kept_and_dropped_by_the_rules,
+    a_failed_run_keeps_the_last_checkpoint,
+    the_sources_and_their_last_recorded_schedule_come_from_the_run_history,
+);
+
+use lineage::{
+    a_failed_run_keeps_the_last_checkpoint,
+    relations_are_stored_replaced_kept_and_dropped_by_the_rules,
+};
 
 fn connector() -> ConnectorIdentity {
     ConnectorIdentity {
@@ -125,13 +208,39 @@ impl Fixture {
 
     /// How many runs have staged resources left behind.
     fn staged_runs(&self) -> usize {
-        staging::runs_with_files(&self.path).len()
+        match &self.inventory {
+            Inventory::Sqlite(_) => staging::runs_with_files(self.path()).len(),
+            Inventory::Postgres(db) => db.staging_tables(),
+        }
+    }
+
+    /// The SQLite file (of a SQLite-only test).
+    fn path(&self) -> &Path {
+        match &self.db {
+            Database::Sqlite(path) => path,
+            Database::Postgres(_) => panic!("a SQLite test"),
+        }
+    }
+
+    /// The SQLite handle (of a SQLite-only test).
+    fn sqlite(&self) -> &SqliteInventory {
+        match &self.inventory {
+            Inventory::Sqlite(db) => db,
+            Inventory::Postgres(_) => panic!("a SQLite test"),
+        }
+    }
+
+    /// Runs `sql` (with no parameters, in the SQL both backends speak) behind the inventory's
+    /// back, as another process or a crash would change the database.
+    fn execute(&self, sql: &str) {
+        match &self.inventory {
+            Inventory::Sqlite(db) => db.conn.execute_batch(sql).expect(sql),
+            Inventory::Postgres(db) => db.execute(sql),
+        }
     }
 }
 
-#[test]
-fn immediate_cleanup_removes_what_a_successful_run_no_longer_reports() {
-    let mut f = fixture();
+fn immediate_cleanup_removes_what_a_successful_run_no_longer_reports(mut f: Fixture) {
     let first = f.run(HEX, day(1), &projects(0..10), &immediate());
     assert_eq!(
         (first.added, first.updated, first.unchanged, first.removed),
@@ -165,9 +274,7 @@ fn immediate_cleanup_removes_what_a_successful_run_no_longer_reports() {
     assert_eq!(f.staged_runs(), 0);
 }
 
-#[test]
-fn cleanup_none_keeps_everything() {
-    let mut f = fixture();
+fn cleanup_none_keeps_everything(mut f: Fixture) {
     f.run(
         HEX,
         day(1),
@@ -179,9 +286,7 @@ fn cleanup_none_keeps_everything() {
     assert_eq!(f.uris(None).len(), 10);
 }
 
-#[test]
-fn a_failed_run_changes_nothing_and_is_recorded() {
-    let mut f = fixture();
+fn a_failed_run_changes_nothing_and_is_recorded(mut f: Fixture) {
     f.run(HEX, day(1), &projects(0..10), &immediate());
     let before = f.inventory.resources(None).expect("resources");
 
@@ -221,9 +326,7 @@ fn a_failed_run_changes_nothing_and_is_recorded() {
     assert_eq!((next.added, next.unchanged, next.removed), (0, 10, 0));
 }
 
-#[test]
-fn staging_files_live_only_while_their_run_does() {
-    let mut f = fixture();
+fn staged_resources_live_only_while_their_run_does(mut f: Fixture) {
     let run = f
         .inventory
         .begin_run(HEX, &connector(), day(1))
@@ -234,8 +337,8 @@ fn staging_files_live_only_while_their_run_does() {
         1,
         "a running run keeps its staged resources"
     );
-    // Opening the file (as another process would) leaves a live run's staging file alone.
-    drop(Inventory::open(&f.path).expect("open again"));
+    // Opening the inventory (as another process would) leaves a live run's staged rows alone.
+    drop(Inventory::open(&f.db).expect("open again"));
     assert_eq!(f.staged_runs(), 1);
     f.inventory
         .complete_run(run, day(1), &immediate(), false)
@@ -243,10 +346,15 @@ fn staging_files_live_only_while_their_run_does() {
     assert_eq!(f.staged_runs(), 0);
     assert_eq!(f.uris(None).len(), 3);
 
-    // A file left by a process that stopped between finishing the run and deleting it.
-    std::fs::write(staging::path(&f.path, run), b"").expect("write a stale staging file");
+    // Staged rows left by a process that stopped between finishing the run and deleting them.
+    match &f.db {
+        Database::Sqlite(path) => {
+            std::fs::write(staging::path(path, run), b"").expect("write a stale staging file")
+        }
+        Database::Postgres(_) => f.execute(&format!("CREATE TABLE staged_{} (uri text)", run.0)),
+    }
     assert_eq!(f.staged_runs(), 1);
-    f.inventory = Inventory::open(&f.path).expect("reopen");
+    f.inventory = Inventory::open(&f.db).expect("reopen");
     assert_eq!(
         f.staged_runs(),
         0,
@@ -254,9 +362,7 @@ fn staging_files_live_only_while_their_run_does() {
     );
 }
 
-#[test]
-fn a_run_left_by_a_dead_process_is_abandoned_at_open() {
-    let mut f = fixture();
+fn a_run_left_by_a_dead_process_is_abandoned_at_open(mut f: Fixture) {
     f.run(HEX, day(1), &projects(0..10), &immediate());
     let before = f.inventory.resources(None).expect("resources");
 
@@ -266,16 +372,13 @@ fn a_run_left_by_a_dead_process_is_abandoned_at_open() {
         .expect("begin");
     f.inventory.stage(run, &projects(0..3)).expect("stage");
     // As if the process had been killed: its pid no longer exists.
-    f.inventory
-        .conn
-        .execute(
-            "UPDATE runs SET pid = ?1 WHERE id = ?2",
-            (0x7fff_ffff_u32, run.0),
-        )
-        .expect("set pid");
+    f.execute(&format!(
+        "UPDATE runs SET pid = {} WHERE id = {}",
+        0x7fff_ffff_u32, run.0
+    ));
     drop(f.inventory);
 
-    f.inventory = Inventory::open(&f.path).expect("reopen");
+    f.inventory = Inventory::open(&f.db).expect("reopen");
     let abandoned = f.inventory.last_run(HEX).expect("last run").expect("a run");
     assert_eq!(abandoned.outcome, RunOutcome::Abandoned);
     assert!(
@@ -293,15 +396,13 @@ fn a_run_left_by_a_dead_process_is_abandoned_at_open() {
     assert_eq!((next.unchanged, next.removed), (7, 3));
 }
 
-#[test]
-fn one_run_per_source_at_a_time() {
-    let f = fixture();
+fn one_run_per_source_at_a_time(f: Fixture) {
     let run = f
         .inventory
         .begin_run(HEX, &connector(), day(1))
         .expect("begin");
     // This process is alive, so its run is not reclaimed, even through another connection.
-    let other = Inventory::open(&f.path).expect("open again");
+    let other = Inventory::open(&f.db).expect("open again");
     let second = other.begin_run(HEX, &connector(), day(1));
     assert!(
         matches!(second, Err(InventoryError::RunInProgress { run_id, .. }) if run_id == run.0),
@@ -320,16 +421,14 @@ fn one_run_per_source_at_a_time() {
         .expect("another source may run meanwhile");
 }
 
-#[test]
-fn a_writer_thread_stages_through_its_own_connection() {
-    let mut f = fixture();
+fn a_writer_thread_stages_through_its_own_connection(mut f: Fixture) {
     let run = f
         .inventory
         .begin_run(HEX, &connector(), day(1))
         .expect("begin");
-    let path = f.path.clone();
+    let db = f.db.clone();
     std::thread::spawn(move || {
-        let writer = Inventory::open(&path).expect("open in the writer thread");
+        let writer = Inventory::open(&db).expect("open in the writer thread");
         for batch in projects(0..10).chunks(4) {
             writer.stage(run, batch).expect("stage");
         }
@@ -343,9 +442,7 @@ fn a_writer_thread_stages_through_its_own_connection() {
     assert_eq!(summary.added, 10);
 }
 
-#[test]
-fn change_detection_tells_added_updated_and_unchanged() {
-    let mut f = fixture();
+fn change_detection_tells_added_updated_and_unchanged(mut f: Fixture) {
     let mut first = projects(0..4);
     first.push(workspace());
     f.run(HEX, day(1), &first, &immediate());
@@ -398,9 +495,7 @@ fn change_detection_tells_added_updated_and_unchanged() {
     assert_eq!(new.sponsors, [HEX]);
 }
 
-#[test]
-fn within_a_run_the_later_report_of_a_uri_wins() {
-    let mut f = fixture();
+fn within_a_run_the_later_report_of_a_uri_wins(mut f: Fixture) {
     let mut renamed = project(0);
     renamed.name = "Second".into();
     let summary = f.run(
@@ -424,9 +519,7 @@ fn within_a_run_the_later_report_of_a_uri_wins() {
     );
 }
 
-#[test]
-fn a_shared_resource_stays_while_any_source_sponsors_it() {
-    let mut f = fixture();
+fn a_shared_resource_stays_while_any_source_sponsors_it(mut f: Fixture) {
     f.run(HEX, day(1), &[workspace(), project(0)], &immediate());
     f.run(OTHER, day(1), &[workspace(), project(1)], &immediate());
     let ws = f
@@ -453,9 +546,7 @@ fn a_shared_resource_stays_while_any_source_sponsors_it() {
     );
 }
 
-#[test]
-fn after_days_removes_only_what_went_unseen_for_longer() {
-    let mut f = fixture();
+fn after_days_removes_only_what_went_unseen_for_longer(mut f: Fixture) {
     let after_week = policy(CleanupStrategy::AfterDays(7));
     f.run(HEX, day(1), &projects(0..3), &after_week);
     f.run(HEX, day(3), &projects(1..3), &after_week);
@@ -468,9 +559,7 @@ fn after_days_removes_only_what_went_unseen_for_longer() {
     assert_eq!(f.uris(None).len(), 2);
 }
 
-#[test]
-fn the_removal_guard_refuses_a_large_cleanup_and_allows_a_small_one() {
-    let mut f = fixture();
+fn the_removal_guard_refuses_a_large_cleanup_and_allows_a_small_one(mut f: Fixture) {
     let guarded = CleanupPolicy {
         strategy: CleanupStrategy::Immediate,
         max_removal_ratio: Some(0.2),
@@ -520,9 +609,7 @@ fn the_removal_guard_refuses_a_large_cleanup_and_allows_a_small_one() {
     );
 }
 
-#[test]
-fn by_default_cleanup_removes_at_most_half_and_never_everything() {
-    let mut f = fixture();
+fn by_default_cleanup_removes_at_most_half_and_never_everything(mut f: Fixture) {
     f.run(HEX, day(1), &projects(0..10), &immediate());
 
     // 6 of 10 is more than the default half: refused, nothing removed, the way out named.
@@ -576,9 +663,7 @@ fn by_default_cleanup_removes_at_most_half_and_never_everything() {
     assert_eq!((all.removed, all.cleanup_refused), (3, None));
 }
 
-#[test]
-fn a_dry_run_reports_without_writing() {
-    let mut f = fixture();
+fn a_dry_run_reports_without_writing(mut f: Fixture) {
     f.run(HEX, day(1), &projects(0..10), &immediate());
     let before = f.inventory.resources(None).expect("resources");
 
@@ -612,9 +697,7 @@ fn a_dry_run_reports_without_writing() {
     assert_eq!(runs[0].removed, 3);
 }
 
-#[test]
-fn removing_a_source_keeps_what_others_sponsor() {
-    let mut f = fixture();
+fn removing_a_source_keeps_what_others_sponsor(mut f: Fixture) {
     f.run(
         HEX,
         day(1),
@@ -643,9 +726,7 @@ fn removing_a_source_keeps_what_others_sponsor() {
     );
 }
 
-#[test]
-fn run_history_is_newest_first_and_serialises_plainly() {
-    let mut f = fixture();
+fn run_history_is_newest_first_and_serialises_plainly(mut f: Fixture) {
     f.run(HEX, day(1), &projects(0..1), &immediate());
     f.run(OTHER, day(2), &projects(1..2), &immediate());
     f.run(HEX, day(3), &projects(0..1), &immediate());
@@ -670,31 +751,34 @@ fn run_history_is_newest_first_and_serialises_plainly() {
     assert_eq!(resource["properties"]["views"], json!(1));
 }
 
-#[test]
-fn reopening_keeps_the_data_and_a_newer_schema_is_refused() {
-    let mut f = fixture();
+fn reopening_keeps_the_data(mut f: Fixture) {
     f.run(HEX, day(1), &projects(0..2), &immediate());
     drop(f.inventory);
-    f.inventory = Inventory::open(&f.path).expect("reopen");
+    f.inventory = Inventory::open(&f.db).expect("reopen");
     assert_eq!(f.uris(None).len(), 2);
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let f = fixture();
     let version: i64 = f
-        .inventory
+        .sqlite()
         .conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .expect("version");
     assert_eq!(version, schema::VERSION);
 
-    f.inventory
+    f.sqlite()
         .conn
         .pragma_update(None, "user_version", schema::VERSION + 1)
         .expect("bump");
-    let err = Inventory::open(&f.path).expect_err("a newer schema");
+    let err = Inventory::open(&f.db).expect_err("a newer schema");
     assert!(matches!(err, InventoryError::SchemaTooNew { .. }), "{err}");
     assert!(err.to_string().contains("inventory.db"), "{err}");
 
-    let garbage = f.path.with_file_name("not-a-database.db");
+    let garbage = f.path().with_file_name("not-a-database.db");
     std::fs::write(&garbage, [0xAB; 4096]).expect("write a non-database file");
-    let err = Inventory::open(&garbage).expect_err("not a database");
+    let err = Inventory::open(&Database::Sqlite(garbage)).expect_err("not a database");
     assert!(matches!(err, InventoryError::Open { .. }), "{err}");
     assert!(err.to_string().contains("not-a-database.db"), "{err}");
 }
@@ -731,9 +815,7 @@ fn merging_100k_staged_resources() {
     assert_eq!(f.uris(None).len(), 90_000);
 }
 
-#[test]
-fn a_running_run_shows_how_many_resources_it_has_staged() {
-    let f = fixture();
+fn a_running_run_shows_how_many_resources_it_has_staged(f: Fixture) {
     let run = f
         .inventory
         .begin_run(HEX, &connector(), day(1))
@@ -808,10 +890,11 @@ fn an_inventory_of_schema_3_upgrades_without_marking_its_resources_updated() {
         .expect("its sponsorship");
     }
 
-    let inventory = Inventory::open(&path).expect("upgrade");
+    let db = Database::Sqlite(path);
+    let inventory = Inventory::open(&db).expect("upgrade");
     let mut f = Fixture {
-        _dir: dir,
-        path,
+        _dir: Some(dir),
+        db,
         inventory,
     };
     let mut changed = project(8);
@@ -822,9 +905,7 @@ fn an_inventory_of_schema_3_upgrades_without_marking_its_resources_updated() {
     assert_eq!((other.added, other.updated, other.unchanged), (0, 1, 0));
 }
 
-#[test]
-fn a_run_that_could_not_start_is_recorded_as_failed_and_stands_for_its_slot() {
-    let mut f = fixture();
+fn a_run_that_could_not_start_is_recorded_as_failed_and_stands_for_its_slot(mut f: Fixture) {
     f.run(HEX, day(1), &projects(0..3), &immediate());
     let before = f.inventory.resources(None).expect("resources");
     let unknown = ConnectorIdentity {
@@ -865,9 +946,7 @@ fn a_run_that_could_not_start_is_recorded_as_failed_and_stands_for_its_slot() {
     assert_eq!(f.inventory.running_run(HEX).expect("running"), None);
 }
 
-#[test]
-fn a_run_of_another_machine_is_judged_by_its_heartbeat_not_its_pid() {
-    let f = fixture();
+fn a_run_of_another_machine_is_judged_by_its_heartbeat_not_its_pid(f: Fixture) {
     let run = f
         .inventory
         .begin_run(HEX, &connector(), day(1))
@@ -876,14 +955,11 @@ fn a_run_of_another_machine_is_judged_by_its_heartbeat_not_its_pid() {
     let after = |secs| day(1) + jiff::SignedDuration::from_secs(secs);
     // As a second machine sharing the file leaves its run: the same host name, a pid that does
     // not exist here, another machine identity.
-    f.inventory
-        .conn
-        .execute(
-            "UPDATE runs SET pid = ?1, machine = 'boot another-machine pid:[1]' WHERE id = ?2",
-            (0x7fff_ffff_u32, run.0),
-        )
-        .expect("forge the owner");
-    let other = Inventory::open(&f.path).expect("open again");
+    f.execute(&format!(
+        "UPDATE runs SET pid = {}, machine = 'boot another-machine pid:[1]' WHERE id = {}",
+        0x7fff_ffff_u32, run.0
+    ));
+    let other = Inventory::open(&f.db).expect("open again");
     assert!(other.running_run(HEX).expect("look up").is_some());
     let busy = other.begin_run(HEX, &connector(), after(60));
     assert!(
@@ -944,13 +1020,394 @@ fn a_run_of_another_machine_is_judged_by_its_heartbeat_not_its_pid() {
         .expect("its owner completes it");
 }
 
-#[test]
-fn runs_record_their_machine_and_heartbeat() {
-    let mut f = fixture();
+fn runs_record_their_machine_and_heartbeat(mut f: Fixture) {
     f.run(HEX, day(1), &projects(0..1), &immediate());
     let run = f.inventory.last_run(HEX).expect("last").expect("run");
     assert_eq!(run.machine.as_deref(), Some(process::machine_id().as_str()));
     assert_eq!(run.heartbeat_at, Some(day(1)));
     let json = serde_json::to_value(&run).expect("serialise");
     assert_eq!(json["heartbeat_at"], "2025-01-01T00:00:00.000Z");
+}
+
+fn the_sources_and_their_last_recorded_schedule_come_from_the_run_history(f: Fixture) {
+    assert_eq!(
+        f.inventory.sources().expect("sources"),
+        Vec::<String>::new()
+    );
+    let first = f.inventory.begin_run(OTHER, &connector(), day(1)).unwrap();
+    f.inventory
+        .record_schedule(first, r#"{"hourly":{"every_hours":6}}"#)
+        .unwrap();
+    f.inventory
+        .fail_run(first, day(1), "the connector failed")
+        .unwrap();
+    // A run that recorded no schedule (a failure before the file was read) leaves the last one.
+    f.inventory
+        .record_failed_run(OTHER, &connector(), day(2), "unset variable", None)
+        .unwrap();
+    f.inventory
+        .record_failed_run(HEX, &connector(), day(2), "unset variable", None)
+        .unwrap();
+    assert_eq!(f.inventory.sources().expect("sources"), [HEX, OTHER]);
+    assert_eq!(
+        f.inventory.last_schedule(OTHER).unwrap().as_deref(),
+        Some(r#"{"hourly":{"every_hours":6}}"#)
+    );
+    assert_eq!(f.inventory.last_schedule(HEX).unwrap(), None);
+    let failed = f
+        .inventory
+        .last_failed_run(OTHER)
+        .unwrap()
+        .expect("a failed run");
+    assert_eq!(failed.error.as_deref(), Some("unset variable"));
+}
+
+#[test]
+fn on_postgres_a_newer_schema_is_refused_and_migrations_apply_once() {
+    let Some(f) = pg_fixture() else {
+        return;
+    };
+    // Opening again (as another worker would) finds the schema applied.
+    drop(Inventory::open(&f.db).expect("open again"));
+    let Inventory::Postgres(db) = &f.inventory else {
+        panic!("a PostgreSQL fixture");
+    };
+    assert_eq!(
+        db.schema_versions(),
+        (1..=postgres::VERSION).collect::<Vec<_>>()
+    );
+    f.execute(&format!(
+        "INSERT INTO euno_schema (version) VALUES ({})",
+        postgres::VERSION + 1
+    ));
+    let err = postgres::PgInventory::open_fresh(&f.db).expect_err("a newer schema");
+    assert!(
+        matches!(err, InventoryError::PostgresSchemaTooNew { .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn on_postgres_workers_starting_together_migrate_once() {
+    let Some(cluster) = testkit::postgres::PgCluster::shared() else {
+        return;
+    };
+    let name = format!("migrate_together_{}", std::process::id());
+    let db = Database::Postgres(cluster.create_database(&name).expect("create a database"));
+    let opened: Vec<_> = (0..4)
+        .map(|_| {
+            let db = db.clone();
+            std::thread::spawn(move || postgres::PgInventory::open_fresh(&db).map(drop))
+        })
+        .collect();
+    for thread in opened {
+        thread.join().expect("a thread").expect("open");
+    }
+    let Inventory::Postgres(inventory) = Inventory::open(&db).expect("open") else {
+        panic!("a PostgreSQL database");
+    };
+    assert_eq!(
+        inventory.schema_versions(),
+        (1..=postgres::VERSION).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_database_url_is_checked_and_shown_without_its_password() {
+    let err = Database::postgres("mysql://nope").expect_err("not PostgreSQL");
+    assert!(
+        matches!(err, InventoryError::BadDatabaseUrl { .. }),
+        "{err}"
+    );
+    let db = Database::postgres("postgresql://euno:s3cret@db.internal:5432/euno").expect("a URL");
+    assert_eq!(
+        db.to_string(),
+        "postgresql://euno:***@db.internal:5432/euno"
+    );
+    assert_eq!(
+        postgres::redacted("host=db user=euno password=s3cret"),
+        "host=db user=euno password=***"
+    );
+}
+
+#[test]
+fn on_postgres_each_slot_is_claimed_once_and_a_run_whose_lease_was_taken_cannot_commit() {
+    let Some(mut f) = pg_fixture() else {
+        return;
+    };
+    let lease_for = Duration::from_secs(60);
+    f.run(HEX, day(1), &projects(0..3), &immediate());
+    let before = f.inventory.resources(None).expect("resources");
+    let slot = day(2);
+    let lease = f
+        .inventory
+        .claim(HEX, slot, lease_for)
+        .expect("claim")
+        .expect("a free slot is claimed");
+    assert_eq!(lease.attempt, 1);
+    let mut other = Inventory::open(&f.db).expect("another worker");
+    assert_eq!(
+        other.claim(HEX, slot, lease_for).expect("claim"),
+        None,
+        "held"
+    );
+    assert_eq!(
+        other.claim(HEX, day(3), lease_for).expect("claim"),
+        None,
+        "one slot of a source at a time"
+    );
+    let run = f
+        .inventory
+        .begin_leased_run(&connector(), slot, &lease)
+        .expect("begin");
+    f.inventory.stage(run, &projects(0..10)).expect("stage");
+
+    // The holder goes silent (paused, cut off) for longer than its lease.
+    f.execute("UPDATE leases SET heartbeat_at = heartbeat_at - 120000");
+    assert_eq!(
+        other
+            .reclaim_stale(&[OTHER.to_owned()], lease_for)
+            .expect("reclaim"),
+        None,
+        "only leases of the sources asked for"
+    );
+    let taken = other
+        .reclaim_stale(&[HEX.to_owned()], lease_for)
+        .expect("reclaim")
+        .expect("the stale lease is taken over");
+    assert_eq!((taken.slot, taken.attempt), (slot, 2));
+    assert!(!f.inventory.heartbeat_lease(&lease).expect("renew"));
+
+    // The former holder wakes up and tries to commit: the fencing token refuses it.
+    let fenced = f.inventory.complete_run(run, slot, &immediate(), false);
+    assert!(
+        matches!(
+            fenced,
+            Err(InventoryError::LeaseLost {
+                attempt: 1,
+                holder_attempt: 2,
+                ..
+            })
+        ),
+        "{fenced:?}"
+    );
+    assert_eq!(f.inventory.resources(None).expect("resources"), before);
+
+    // The new holder runs the slot; the run of the lost lease is abandoned.
+    let next = other
+        .begin_leased_run(&connector(), slot, &taken)
+        .expect("begin the slot again");
+    other.stage(next, &projects(0..4)).expect("stage");
+    let summary = other
+        .complete_run(next, slot, &immediate(), false)
+        .expect("the holder commits");
+    assert_eq!((summary.added, summary.unchanged), (1, 3));
+    let lost = &other.runs(Some(HEX), None).expect("runs")[1];
+    assert_eq!((lost.id, lost.outcome), (run.0, RunOutcome::Abandoned));
+    assert!(
+        lost.error
+            .as_deref()
+            .is_some_and(|e| e.contains("lost the lease")),
+        "{lost:?}"
+    );
+    // The slot is over: nobody claims it again; the next one is free.
+    assert_eq!(
+        f.inventory.claim(HEX, slot, lease_for).expect("claim"),
+        None
+    );
+    assert!(
+        f.inventory
+            .claim(HEX, day(3), lease_for)
+            .expect("claim")
+            .is_some()
+    );
+}
+
+/// Relations and checkpoints (`lineage`), on both backends.
+mod lineage {
+    use jiff::Timestamp;
+
+    use super::super::{
+        CleanupPolicy, ConnectorIdentity, DroppedRelations, Inventory, NewResource,
+        RelationsUpdate, StoredRelation,
+    };
+    use super::Fixture;
+
+    fn identity(id: &str) -> ConnectorIdentity {
+        ConnectorIdentity {
+            id: id.into(),
+            version: "1".into(),
+            digest: String::new(),
+        }
+    }
+
+    fn resource(uri: &str, relations: RelationsUpdate) -> NewResource {
+        NewResource {
+            uri: uri.into(),
+            resource_type: "t".into(),
+            name: uri.into(),
+            parent_uri: None,
+            native_id: None,
+            properties: serde_json::Map::new().into(),
+            relations,
+        }
+    }
+
+    fn set(relations: &[(&str, &str)]) -> RelationsUpdate {
+        RelationsUpdate::Set(
+            relations
+                .iter()
+                .map(|(kind, target)| StoredRelation {
+                    kind: (*kind).into(),
+                    target: (*target).into(),
+                })
+                .collect(),
+        )
+    }
+
+    /// One run of source `S` with connector `id`; its checkpoint and summary's drops.
+    fn run(
+        inventory: &mut Inventory,
+        id: &str,
+        at: i64,
+        resources: &[NewResource],
+        checkpoint: Option<&[u8]>,
+    ) -> DroppedRelations {
+        let at = Timestamp::from_second(at).unwrap();
+        let run = inventory.begin_run("S", &identity(id), at).unwrap();
+        inventory.stage(run, resources).unwrap();
+        inventory
+            .stage_end(run, checkpoint, &["snowflake".to_owned()])
+            .unwrap();
+        inventory
+            .complete_run(
+                run,
+                at,
+                &CleanupPolicy::default().allowing_mass_removal(),
+                false,
+            )
+            .unwrap()
+            .dropped_relations
+    }
+
+    fn relations(inventory: &Inventory, uri: &str) -> Vec<(String, String)> {
+        inventory
+            .resources(Some("S"))
+            .unwrap()
+            .into_iter()
+            .find(|r| r.uri == uri)
+            .unwrap()
+            .relations
+            .into_iter()
+            .map(|r| (r.kind, r.target))
+            .collect()
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, t)| ((*k).to_owned(), (*t).to_owned()))
+            .collect()
+    }
+
+    pub(super) fn relations_are_stored_replaced_kept_and_dropped_by_the_rules(f: Fixture) {
+        let mut inventory = f.inventory;
+        let dropped = run(
+            &mut inventory,
+            "c",
+            1,
+            &[
+                resource(
+                    "a",
+                    set(&[
+                        ("reads", "b"),
+                        ("reads", "snowflake.db.s.t"),
+                        ("reads", "gone.x"),
+                        ("Bad Kind", "b"),
+                    ]),
+                ),
+                resource("b", set(&[("uses", "a")])),
+            ],
+            Some(b"one"),
+        );
+        assert_eq!((dropped.bad_kind, dropped.unknown_target), (1, 1));
+        assert_eq!(dropped.examples, ["a -Bad Kind-> b", "a -reads-> gone.x"]);
+        assert_eq!(
+            relations(&inventory, "a"),
+            pairs(&[("reads", "b"), ("reads", "snowflake.db.s.t")])
+        );
+        assert_eq!(
+            inventory.checkpoint("S", "c").unwrap().as_deref(),
+            Some(&b"one"[..])
+        );
+        assert_eq!(inventory.checkpoint("S", "other").unwrap(), None);
+
+        // `a` unchanged: kept, less the relation to `b`, which this run no longer has; `c` new
+        // with a set replacing nothing. No checkpoint saved: none handed to the next run.
+        let dropped = run(
+            &mut inventory,
+            "c",
+            2,
+            &[
+                resource("a", RelationsUpdate::Unchanged),
+                resource("c", set(&[("reads", "a")])),
+            ],
+            None,
+        );
+        assert_eq!(dropped, DroppedRelations::default());
+        assert_eq!(
+            relations(&inventory, "a"),
+            pairs(&[("reads", "snowflake.db.s.t")])
+        );
+        assert_eq!(relations(&inventory, "c"), pairs(&[("reads", "a")]));
+        assert_eq!(inventory.checkpoint("S", "c").unwrap(), None);
+
+        // A set replaces; cleanup removes `c` and its relations with it.
+        run(
+            &mut inventory,
+            "c",
+            3,
+            &[resource("a", set(&[("uses", "snowflake.x")]))],
+            Some(b"two"),
+        );
+        assert_eq!(
+            relations(&inventory, "a"),
+            pairs(&[("uses", "snowflake.x")])
+        );
+        let count = match &inventory {
+            Inventory::Sqlite(db) => db
+                .conn
+                .query_row("SELECT count(*) FROM relations", [], |row| row.get(0))
+                .unwrap(),
+            Inventory::Postgres(db) => db.count("SELECT count(*) FROM relations"),
+        };
+        assert_eq!(count, 1, "the removed resource's relations went with it");
+
+        inventory
+            .remove_source("S", Timestamp::from_second(4).unwrap())
+            .unwrap();
+        assert_eq!(inventory.checkpoint("S", "c").unwrap(), None);
+    }
+
+    pub(super) fn a_failed_run_keeps_the_last_checkpoint(f: Fixture) {
+        let mut inventory = f.inventory;
+        run(
+            &mut inventory,
+            "c",
+            1,
+            &[resource("a", set(&[]))],
+            Some(b"kept"),
+        );
+        let at = Timestamp::from_second(2).unwrap();
+        let failed = inventory.begin_run("S", &identity("c"), at).unwrap();
+        inventory.stage_end(failed, Some(b"lost"), &[]).unwrap();
+        inventory.fail_run(failed, at, "it failed").unwrap();
+        assert_eq!(
+            inventory.checkpoint("S", "c").unwrap().as_deref(),
+            Some(&b"kept"[..])
+        );
+        assert_eq!(
+            inventory.last_success_at("S").unwrap(),
+            Some(Timestamp::from_second(1).unwrap())
+        );
+    }
 }

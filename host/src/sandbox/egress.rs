@@ -24,6 +24,9 @@
 //! deadline.
 //!
 //! Allowed requests go out through the run's keep-alive connections (`http_pool`).
+//!
+//! What the run's caller may want to show of the traffic (each request, and each wait a server
+//! asks for with `Retry-After`) goes to the call's [`Traffic`], when it has one.
 
 use std::io::Write as _;
 use std::pin::Pin;
@@ -42,6 +45,7 @@ use wasmtime_wasi_http::{
 
 use super::budget::Breach;
 use super::http_pool::ConnectionPool;
+use crate::contract::WaitReason;
 use crate::secret::{Secret, redact};
 use crate::text::inert;
 
@@ -449,6 +453,27 @@ impl CutOff {
     }
 }
 
+/// Who is told about a call's traffic as it happens: each request sent, and each wait the host
+/// sees the connector must make. Called from the call's threads; it must not block.
+pub trait Traffic: Send + Sync {
+    /// A request passed the policy and is being sent.
+    fn requested(&self);
+    /// The connector must wait `duration` before it goes on: for 0.1 connectors, a 429 or 503
+    /// whose `Retry-After` said so (the connector sleeps it itself).
+    fn waiting(&self, reason: WaitReason, duration: Duration);
+}
+
+/// How long a `Retry-After` value asks to wait as of `now`: delay-seconds, or an HTTP-date (a
+/// date past is no wait). `None` for a value that is neither.
+pub fn retry_after(value: &str, now: jiff::Timestamp) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
+    Some(Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO))
+}
+
 /// The `wasi:http` hooks of one run: the policy and the credential, the response budget, the
 /// time budget of each request, and the run's keep-alive connections.
 pub struct EgressHooks {
@@ -458,6 +483,7 @@ pub struct EgressHooks {
     breach: Breach,
     cut_off: CutOff,
     pool: Arc<ConnectionPool>,
+    traffic: Option<Arc<dyn Traffic>>,
 }
 
 impl EgressHooks {
@@ -478,7 +504,14 @@ impl EgressHooks {
             breach,
             cut_off,
             pool: Arc::new(ConnectionPool::default()),
+            traffic: None,
         }
+    }
+
+    /// These hooks, telling `traffic` (when there is one) about each request and wait.
+    pub fn watched_by(mut self, traffic: Option<Arc<dyn Traffic>>) -> Self {
+        self.traffic = traffic;
+        self
     }
 
     /// `uri` as the host's log and errors show it: without its query, the credential redacted
@@ -579,12 +612,26 @@ impl WasiHttpHooks for EgressHooks {
                 .collect(),
         };
         let pool = Arc::clone(&self.pool);
+        let traffic = self.traffic.clone();
+        if let Some(traffic) = &traffic {
+            traffic.requested();
+        }
         Box::new(async move {
             let response =
                 match tokio::time::timeout_at(deadline, pool.send(request, &options)).await {
                     Ok(response) => response?,
                     Err(_elapsed) => return Err(guard.cut_off()),
                 };
+            if let Some(traffic) = &traffic
+                && matches!(response.status().as_u16(), 429 | 503)
+                && let Some(wait) = response
+                    .headers()
+                    .get(http::header::RETRY_AFTER)
+                    .and_then(|value| value.to_str().ok())
+                    .and_then(|value| retry_after(value, jiff::Timestamp::now()))
+            {
+                traffic.waiting(WaitReason::RetryAfter, wait);
+            }
             let response = guard.check(response)?;
             // The pool drives its connections itself.
             let io = async { Ok(()) };
@@ -1020,6 +1067,24 @@ mod tests {
 
     fn allowed(policy: &EgressPolicy, url: &str) -> bool {
         policy.check(&url.parse().unwrap()).is_ok()
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        let now: jiff::Timestamp = "2026-12-01T10:00:00Z".parse().unwrap();
+        assert_eq!(retry_after("10", now), Some(Duration::from_secs(10)));
+        assert_eq!(retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after("Tue, 01 Dec 2026 10:00:12 GMT", now),
+            Some(Duration::from_secs(12))
+        );
+        assert_eq!(
+            retry_after("Tue, 01 Dec 2026 09:59:00 GMT", now),
+            Some(Duration::ZERO),
+            "a date past is no wait"
+        );
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("-3", now), None);
     }
 
     #[test]

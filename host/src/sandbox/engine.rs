@@ -418,6 +418,7 @@ impl Runtime {
         let breach = Breach::default();
         let cut_off = CutOff::default();
         let memory_hit = Arc::new(AtomicBool::new(false));
+        let traffic = observer.traffic();
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
         // Deliberately empty: no preopened directories, no environment, no arguments, no
         // sockets (WASI denies every address unless told otherwise). Only stderr is kept, in
@@ -437,7 +438,8 @@ impl Runtime {
                 limits.request_total,
                 breach.clone(),
                 cut_off.clone(),
-            ),
+            )
+            .watched_by(traffic),
             table: ResourceTable::new(),
             memory: MemoryCap {
                 max_bytes: limits.memory_bytes,

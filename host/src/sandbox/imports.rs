@@ -16,7 +16,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::budget::{Breach, Budget, BudgetError, LogVerdict};
-use super::egress::EgressHooks;
+use super::egress::{EgressHooks, Traffic};
 use super::rules::{RuleBroken, Rules};
 use crate::contract::{HostImports, LogLevel, Resource, WaitReason};
 use crate::secret::{Secret, redact};
@@ -52,6 +52,10 @@ pub trait Observer: Send {
     fn log(&mut self, level: LogLevel, message: String);
     /// Progress: items done and, when known, expected.
     fn progress(&mut self, done: u64, total: Option<u64>);
+    /// Who is told about the call's requests and waits as they happen; nobody by default.
+    fn traffic(&self) -> Option<Arc<dyn Traffic>> {
+        None
+    }
     /// The connector is about to wait this long before its next request.
     fn waiting(&mut self, reason: WaitReason, duration_ms: u64) {
         let _ = (reason, duration_ms);

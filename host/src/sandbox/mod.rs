@@ -24,7 +24,7 @@ pub mod limits;
 pub mod rules;
 pub mod trap;
 
-pub use egress::{EgressPolicy, Origin};
+pub use egress::{EgressPolicy, Origin, Traffic};
 pub use engine::{CallError, Connector, LoadError, Runtime, Sandbox, Trust};
 pub use imports::{EmitError, LogOnly, Observer, log_guest_line};
 pub use limits::Limits;

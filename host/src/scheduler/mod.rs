@@ -16,5 +16,6 @@ pub mod tick;
 
 pub use schedule::Schedule;
 pub use serve::{ServeError, ServeOptions, serve};
+pub use sources::{ApplyError, definition};
 pub use status::{SourceStatus, status};
 pub use tick::Scheduler;

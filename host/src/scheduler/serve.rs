@@ -10,6 +10,11 @@
 //!
 //! Everything the daemon has to say is a typed note or error, logged at the level an exhaustive
 //! match gives it.
+//!
+//! With a PostgreSQL inventory (`--database`), the sources scheduled are the definitions the
+//! database holds (`sources apply`), read on every tick, so that every worker sharing the
+//! database schedules the same ones; a `--sources` directory is then applied to the database as
+//! its files settle, and a file removed from it un-applies the definition it applied.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,11 +25,11 @@ use jiff::Timestamp;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::sources::SourceNote;
+use super::sources::{SourceNote, definition, scan_of};
 use super::tick::{Action, Event, History, Note, Scheduler};
 use crate::connectors::{self, ConnectorSet, LookupError, Registry};
-use crate::dirscan;
-use crate::inventory::{ConnectorIdentity, Inventory, InventoryError};
+use crate::dirscan::{self, Change, Scan, Settler};
+use crate::inventory::{ConnectorIdentity, Database, Inventory, InventoryError, Lease};
 use crate::run::{self, RunError, RunOptions, RunReport, Unwatched};
 use crate::sandbox::{LoadError, Runtime};
 use crate::source::{SourceError, SourceFile};
@@ -34,12 +39,13 @@ use crate::vault::{Vault, VaultError};
 /// How `serve` behaves.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
-    /// The source files (`*.toml`).
-    pub sources_dir: PathBuf,
+    /// The source files (`*.toml`): what is scheduled, or with a PostgreSQL inventory, what is
+    /// applied to it as it changes (optional then).
+    pub sources_dir: Option<PathBuf>,
     /// The connector components (`*.wasm`), if any.
     pub connectors_dir: Option<PathBuf>,
     /// The inventory database.
-    pub inventory: PathBuf,
+    pub inventory: Database,
     /// Runs at once, across sources.
     pub max_parallel: usize,
     /// How often files are looked at and schedules checked.
@@ -48,14 +54,26 @@ pub struct ServeOptions {
     pub settle: Duration,
     /// How long in-flight runs may go on after a shutdown signal before they are cancelled.
     pub shutdown_grace: Duration,
-    /// The secrets sealed for sources set up on the Sources page.
-    pub vault: Arc<Vault>,
+    /// With a PostgreSQL inventory, how long a slot's lease lasts without renewal (renewed at a
+    /// third of it); a lease older than that is taken over by another worker.
+    pub lease: Duration,
+    /// With a PostgreSQL inventory: the connectors stored in it are copied into
+    /// `connectors_dir` (a cache this worker can lose) before every rescan.
+    pub connectors_from_database: bool,
+    /// The key that opens the secrets the Sources page sealed into source definitions.
+    pub vault: Vault,
 }
 
 /// Why `serve` could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServeError {
+    /// Neither a sources directory nor a database of source definitions.
+    #[error(
+        "serve needs --sources DIR, or --database URL to schedule the sources applied there \
+         (`euno-host sources apply`)"
+    )]
+    NoSources,
     /// The sources directory cannot be created.
     #[error("{}: cannot create the sources directory: {source}", path.display())]
     SourcesDir {
@@ -77,7 +95,7 @@ pub enum ServeError {
 
 /// The slots of the sources' last scheduled runs, as the inventory records them.
 struct InventoryHistory<'a> {
-    db: &'a Path,
+    db: &'a Database,
 }
 
 impl History for InventoryHistory<'_> {
@@ -88,22 +106,56 @@ impl History for InventoryHistory<'_> {
             .ok()
             .flatten()
     }
+
+    /// In a shared database, when the source's definition was applied: the same for every
+    /// worker.
+    fn first_slot(&self, source: &str) -> Option<Timestamp> {
+        if !matches!(self.db, Database::Postgres(_)) {
+            return None;
+        }
+        Inventory::open(self.db)
+            .ok()?
+            .source_definitions()
+            .ok()?
+            .into_iter()
+            .find(|definition| definition.name == source)
+            .map(|definition| definition.applied_at)
+    }
 }
 
 /// Runs the daemon until SIGINT or SIGTERM.
 pub async fn serve(runtime: Runtime, options: ServeOptions) -> Result<(), ServeError> {
-    std::fs::create_dir_all(&options.sources_dir).map_err(|source| ServeError::SourcesDir {
-        path: options.sources_dir.clone(),
-        source,
-    })?;
+    let from_database = matches!(options.inventory, Database::Postgres(_));
+    match &options.sources_dir {
+        Some(dir) => std::fs::create_dir_all(dir).map_err(|source| ServeError::SourcesDir {
+            path: dir.clone(),
+            source,
+        })?,
+        None if from_database => {}
+        None => return Err(ServeError::NoSources),
+    }
+    // What of the sources directory has been applied to the database, when it schedules.
+    let mut applier = options
+        .sources_dir
+        .clone()
+        .filter(|_| from_database)
+        .map(|dir| (dir, Settler::new(options.settle)));
     // Open once up front: migrations, and runs left by a dead process marked abandoned.
     Inventory::open(&options.inventory)?;
 
+    let stored = match (&options.connectors_dir, options.connectors_from_database) {
+        (Some(dir), true) => Some((options.inventory.clone(), dir.clone())),
+        _ => None,
+    };
+    if let Some((db, dir)) = &stored {
+        copy_stored_connectors(db, dir);
+    }
     let registry = Registry::open(&runtime, options.connectors_dir.as_deref()).await?;
     let (connectors_tx, connectors) = watch::channel(registry.current());
     let (stop_tx, stop) = watch::channel(false);
     let watcher = tokio::spawn(watch_connectors(
         registry,
+        stored,
         connectors_tx,
         options.poll,
         stop.clone(),
@@ -113,8 +165,9 @@ pub async fn serve(runtime: Runtime, options: ServeOptions) -> Result<(), ServeE
     let launcher = Launcher {
         runtime: runtime.clone(),
         db: options.inventory.clone(),
+        lease: from_database.then_some(options.lease),
         cancel,
-        vault: Arc::clone(&options.vault),
+        vault: options.vault.clone(),
     };
     let history = InventoryHistory {
         db: &options.inventory,
@@ -126,7 +179,8 @@ pub async fn serve(runtime: Runtime, options: ServeOptions) -> Result<(), ServeE
     let mut events = Vec::new();
     let mut signals = Signals::new()?;
     tracing::info!(
-        sources = %options.sources_dir.display(),
+        sources = %options.sources_dir.as_deref().map(|d| d.display().to_string()).unwrap_or_else(|| "the database".to_owned()),
+        worker = crate::inventory::worker(),
         connectors = %options.connectors_dir.as_deref().map(|d| d.display().to_string()).unwrap_or_default(),
         "euno-host serve started"
     );
@@ -134,16 +188,77 @@ pub async fn serve(runtime: Runtime, options: ServeOptions) -> Result<(), ServeE
     loop {
         // The loop's one reading of the clock: file settling and schedules both go by it.
         let now = Timestamp::now();
-        events.push(Event::Scanned(dirscan::scan(&options.sources_dir, "toml")));
+        if let Some((dir, settler)) = &mut applier {
+            apply_changes(
+                &options.inventory,
+                settler.update(dirscan::scan(dir, "toml"), now),
+            );
+        }
+        let scan = match (&options.sources_dir, from_database) {
+            (Some(dir), false) => Some(dirscan::scan(dir, "toml")),
+            _ => database_scan(&options.inventory),
+        };
+        // A database that cannot be read this tick changes nothing: its sources stay in force.
+        if let Some(scan) = scan {
+            events.push(Event::Scanned(scan));
+        }
         for action in scheduler.tick(now, std::mem::take(&mut events), &history) {
             match action {
                 Action::Note(note) => log_note(&note),
                 Action::Start { file, slot } => {
                     let name = file.name.clone();
                     let connectors = connectors.borrow().clone();
-                    let task = runs.spawn(scheduled_run(launcher.clone(), *file, slot, connectors));
+                    let task = runs.spawn(scheduled_run(
+                        launcher.clone(),
+                        *file,
+                        slot,
+                        connectors,
+                        None,
+                    ));
                     running.insert(task.id(), name);
                 }
+            }
+        }
+        // A slot whose worker stopped renewing its lease (killed, paused, cut off) runs again
+        // here, when there is room.
+        if from_database && runs.len() < options.max_parallel {
+            let busy: std::collections::HashSet<&String> = running.values().collect();
+            let candidates: Vec<String> = scheduler
+                .sources()
+                .sources
+                .values()
+                .map(|entry| entry.file.name.clone())
+                .filter(|name| !busy.contains(name))
+                .collect();
+            let reclaimed = Inventory::open(&options.inventory)
+                .and_then(|inventory| inventory.reclaim_stale(&candidates, options.lease));
+            match reclaimed {
+                Ok(Some(lease)) => {
+                    let entry = scheduler
+                        .sources()
+                        .sources
+                        .values()
+                        .find(|entry| entry.file.name == lease.source);
+                    if let Some(entry) = entry {
+                        tracing::warn!(
+                            source = %lease.source,
+                            slot = %lease.slot,
+                            attempt = lease.attempt,
+                            "took over a slot whose worker stopped renewing its lease"
+                        );
+                        let name = lease.source.clone();
+                        let task = runs.spawn(scheduled_run(
+                            launcher.clone(),
+                            entry.file.clone(),
+                            lease.slot,
+                            connectors.borrow().clone(),
+                            Some(lease),
+                        ));
+                        running.insert(task.id(), name);
+                    }
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!("cannot look for stale leases: {error}"),
             }
         }
 
@@ -188,6 +303,76 @@ pub async fn serve(runtime: Runtime, options: ServeOptions) -> Result<(), ServeE
     Ok(())
 }
 
+/// The source definitions in the database, as a scan; `None` (logged) when it cannot be read.
+fn database_scan(db: &Database) -> Option<Scan> {
+    match Inventory::open(db).and_then(|inventory| inventory.source_definitions()) {
+        Ok(definitions) => Some(scan_of(definitions)),
+        Err(error) => {
+            tracing::warn!("cannot read the source definitions: {error}");
+            None
+        }
+    }
+}
+
+/// Applies the settled changes of the sources directory to the database: a settled file is
+/// validated and stored (as `sources apply` does), a removed one un-applies the definitions it
+/// applied (their resources stay, as after removing a file without `--database`).
+fn apply_changes(db: &Database, changes: Vec<Change>) {
+    if changes.is_empty() {
+        return;
+    }
+    let inventory = match Inventory::open(db) {
+        Ok(inventory) => inventory,
+        Err(error) => {
+            tracing::error!("cannot apply the sources directory: {error}");
+            return;
+        }
+    };
+    for change in changes {
+        match change {
+            Change::Waiting(_) => {}
+            Change::Settled(path, bytes) => {
+                let applied = definition(&path, &bytes)
+                    .map_err(|error| error.to_string())
+                    .and_then(|definition| {
+                        inventory
+                            .apply_source(&definition, Timestamp::now())
+                            .map(|applied| (definition.name, applied))
+                            .map_err(|error| error.to_string())
+                    });
+                match applied {
+                    Ok((name, applied)) => tracing::info!(
+                        source = %inert(&name),
+                        file = %path.display(),
+                        "source definition {}", applied.as_str()
+                    ),
+                    Err(error) => tracing::error!("{}", inert(&error)),
+                }
+            }
+            Change::Removed(path) => {
+                let from = path.display().to_string();
+                let definitions = match inventory.source_definitions() {
+                    Ok(definitions) => definitions,
+                    Err(error) => {
+                        tracing::error!("cannot un-apply {from}: {error}");
+                        continue;
+                    }
+                };
+                for stored in definitions.iter().filter(|d| d.applied_from == from) {
+                    match inventory.remove_source_definition(&stored.name) {
+                        Ok(_) => tracing::info!(
+                            source = %inert(&stored.name),
+                            file = %from,
+                            "source definition removed with its file"
+                        ),
+                        Err(error) => tracing::error!("cannot un-apply {from}: {error}"),
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Logs a note of the scheduler at its level.
 fn log_note(note: &Note) {
     match note {
@@ -203,11 +388,14 @@ fn log_note(note: &Note) {
 #[derive(Clone)]
 struct Launcher {
     runtime: Runtime,
-    db: PathBuf,
+    db: Database,
+    /// With a shared (PostgreSQL) inventory, how long a lease lasts unrenewed: each slot is
+    /// claimed before it runs. `None` on SQLite, whose one host runs every slot.
+    lease: Option<Duration>,
     /// True once the grace period is over: runs in flight are stopped.
     cancel: watch::Receiver<bool>,
-    /// The sealed secrets of the sources.
-    vault: Arc<Vault>,
+    /// Opens sealed secrets.
+    vault: Vault,
 }
 
 /// Why a scheduled run did not start; recorded as a failed run of its slot.
@@ -225,24 +413,51 @@ enum Unstarted {
 }
 
 /// One scheduled run, logged whatever its outcome.
+///
+/// With a shared inventory the slot is claimed first (unless `held`, a lease taken over from a
+/// worker that stopped renewing it): only the worker whose claim succeeds runs it.
 async fn scheduled_run(
     launcher: Launcher,
     file: SourceFile,
     slot: Timestamp,
     connectors: ConnectorSet,
+    held: Option<Lease>,
 ) {
     let Launcher {
         runtime,
         db,
+        lease: lease_duration,
         cancel,
         vault,
     } = launcher;
     let name = file.name.clone();
-    let file = match vault.secrets_of(&name) {
-        Ok(stored) => file.with_stored_secrets(stored),
+    let lease = match (held, lease_duration) {
+        (Some(lease), Some(duration)) => Some((lease, duration)),
+        (None, Some(duration)) => {
+            match Inventory::open(&db).and_then(|inventory| inventory.claim(&name, slot, duration))
+            {
+                Ok(Some(lease)) => Some((lease, duration)),
+                Ok(None) => {
+                    tracing::info!(source = %name, %slot, "slot claimed by another worker");
+                    return;
+                }
+                Err(error) => {
+                    tracing::error!(source = %name, %slot, "cannot claim the slot: {error}");
+                    return;
+                }
+            }
+        }
+        (_, None) => None,
+    };
+    if let Some((lease, _)) = &lease {
+        tracing::info!(source = %name, %slot, attempt = lease.attempt, "slot claimed");
+    }
+    let known = file.connector.identity();
+    let file = match file.open_sealed(&vault) {
+        Ok(file) => file,
         Err(error) => {
-            let known = file.connector.identity();
             record_unstarted(&db, &name, &known, slot, &Unstarted::Secrets(error));
+            release(&db, lease.as_ref());
             return;
         }
     };
@@ -251,6 +466,7 @@ async fn scheduled_run(
         Err(error) => {
             let known = file.connector.identity();
             record_unstarted(&db, &name, &known, slot, &Unstarted::Connector(error));
+            release(&db, lease.as_ref());
             return;
         }
     };
@@ -267,6 +483,7 @@ async fn scheduled_run(
         &connector,
         RunOptions {
             scheduled_slot: Some(slot),
+            lease: lease.clone(),
             ..RunOptions::default()
         },
         Arc::new(Unwatched),
@@ -276,18 +493,32 @@ async fn scheduled_run(
     match outcome {
         Ok(report) => log_report(&name, &report),
         Err(RunError::Busy(error)) => tracing::info!(source = %name, "run skipped: {error}"),
-        Err(RunError::Source(error)) => record_unstarted(
-            &db,
-            &name,
-            &connectors::identity(&connector),
-            slot,
-            &Unstarted::Source(error),
-        ),
+        Err(RunError::Source(error)) => {
+            record_unstarted(
+                &db,
+                &name,
+                &connectors::identity(&connector),
+                slot,
+                &Unstarted::Source(error),
+            );
+            release(&db, lease.as_ref());
+        }
         Err(
             error @ (RunError::InvalidSetting { .. }
             | RunError::Failed { .. }
             | RunError::Inventory { .. }),
         ) => tracing::error!(source = %name, "{}", inert(&error.to_string())),
+    }
+}
+
+/// Ends the lease of a slot whose run could not start (recorded as failed): the slot is over,
+/// as after a run that failed. Another worker that can run the source takes the next slot.
+fn release(db: &Database, lease: Option<&(Lease, Duration)>) {
+    let Some((lease, _)) = lease else {
+        return;
+    };
+    if let Err(error) = Inventory::open(db).and_then(|inventory| inventory.release_lease(lease)) {
+        tracing::error!(source = %lease.source, "could not end the slot's lease: {error}");
     }
 }
 
@@ -314,7 +545,7 @@ fn log_report(name: &str, report: &RunReport) {
 /// The row stands for `slot`: the same unchanged problem is recorded once per slot, not on every
 /// poll.
 fn record_unstarted(
-    db: &Path,
+    db: &Database,
     source: &str,
     connector: &ConnectorIdentity,
     slot: Timestamp,
@@ -331,8 +562,12 @@ fn record_unstarted(
 }
 
 /// Rescans the connectors directory until told to stop, publishing each validated change.
+///
+/// With `stored` (a shared database and this worker's copy of its connectors), the copy is
+/// brought up to date first, so that a connector installed for every worker reaches this one.
 async fn watch_connectors(
     mut registry: Registry,
+    stored: Option<(Database, PathBuf)>,
     publish: watch::Sender<ConnectorSet>,
     poll: Duration,
     mut stop: watch::Receiver<bool>,
@@ -341,6 +576,9 @@ async fn watch_connectors(
         tokio::select! {
             _ = tokio::time::sleep(poll) => {}
             _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+        if let Some((db, dir)) = &stored {
+            copy_stored_connectors(db, dir);
         }
         let changes = registry.rescan().await;
         for (path, id, digest) in &changes.loaded {
@@ -355,6 +593,21 @@ async fn watch_connectors(
         if !changes.is_empty() {
             publish.send_replace(registry.current());
         }
+    }
+}
+
+/// Copies the connectors stored in `db` into `dir`, logging what changed or failed.
+fn copy_stored_connectors(db: &Database, dir: &Path) {
+    let copied = Inventory::open(db)
+        .map_err(connectors::MaterializeError::from)
+        .and_then(|inventory| connectors::materialize(&inventory, dir));
+    match copied {
+        Ok(ids) => {
+            for id in ids {
+                tracing::info!(id = %inert(&id), "connector copied from the database");
+            }
+        }
+        Err(error) => tracing::warn!("cannot copy the connectors stored in the database: {error}"),
     }
 }
 

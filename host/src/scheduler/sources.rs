@@ -16,7 +16,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use super::schedule::{Schedule, ScheduleError};
-use crate::dirscan::{Change, Scan, Settler};
+use crate::dirscan::{Change, Scan, Scanned, Settler};
+use crate::inventory::{SourceDefinition, StoredSource};
 use crate::source::{SourceError, SourceFile};
 
 /// One source file as last read.
@@ -65,6 +66,62 @@ pub enum SourceFileError {
         /// The file that has it.
         other: PathBuf,
     },
+}
+
+/// Why a source file cannot be stored in a shared inventory (`sources apply`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApplyError {
+    /// The file is not a valid source.
+    #[error(transparent)]
+    Invalid(#[from] SourceFileError),
+    /// It holds a secret value in clear.
+    #[error(
+        "{}: {} holds a secret value in clear, which is never stored in the inventory; write \
+         `${{VAR}}` instead and give each worker the variable in its environment",
+        path.display(),
+        keys.join(", ")
+    )]
+    LiteralSecret {
+        /// The file.
+        path: PathBuf,
+        /// The keys, e.g. `secrets.api_token`.
+        keys: Vec<String>,
+    },
+}
+
+/// Checks the source file at `path` (of `bytes`) as `sources apply` stores it: its shape, its
+/// schedule, and that no secret value is written in clear. Returns its definition.
+pub fn definition(path: &Path, bytes: &[u8]) -> Result<SourceDefinition, ApplyError> {
+    let entry = SourceDir::default().read(path, bytes)?;
+    let keys = entry.file.literal_secrets();
+    if !keys.is_empty() {
+        return Err(ApplyError::LiteralSecret {
+            path: path.to_owned(),
+            keys,
+        });
+    }
+    Ok(SourceDefinition {
+        name: entry.file.name,
+        // `read` has checked that it is text.
+        text: String::from_utf8_lossy(bytes).into_owned(),
+        applied_from: path.display().to_string(),
+    })
+}
+
+/// The stored definitions as the scheduler reads a directory: one entry each, named
+/// `database:<name>`, its stamp its text's digest (a definition never settles: it was checked
+/// when applied).
+pub fn scan_of(definitions: Vec<StoredSource>) -> Scan {
+    definitions
+        .into_iter()
+        .map(|definition| {
+            (
+                PathBuf::from(format!("database:{}", definition.name)),
+                Scanned::of(definition.text.into_bytes()),
+            )
+        })
+        .collect()
 }
 
 /// What a rescan of the sources directory found, for the log.

@@ -29,6 +29,15 @@ use crate::source::SourceFile;
 pub trait History {
     /// The slot of `source`'s latest scheduled run, if it ever had one.
     fn last_slot(&self, source: &str) -> Option<Timestamp>;
+
+    /// The first slot of a source that never ran on schedule and is due at once (hourly), when
+    /// every scheduler must agree on it: workers sharing a database each claim the slot they
+    /// compute, so it must not be the instant each first saw the source. `None` (the default,
+    /// one host): that instant.
+    fn first_slot(&self, source: &str) -> Option<Timestamp> {
+        let _ = source;
+        None
+    }
 }
 
 /// What happened since the last tick.
@@ -179,9 +188,15 @@ impl Scheduler {
                 .last_slots
                 .entry(name.clone())
                 .or_insert_with(|| history.last_slot(name));
-            let Some(due) = entry.schedule.due(last, now) else {
+            let Some(mut due) = entry.schedule.due(last, now) else {
                 continue;
             };
+            if last.is_none()
+                && due.run_at <= now
+                && let Some(first) = history.first_slot(name).filter(|first| *first <= now)
+            {
+                due.slot = first;
+            }
             if due.run_at > now {
                 if last.is_none() {
                     // Never run on schedule, and not due at once (a weekly source waits for its

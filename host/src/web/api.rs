@@ -113,7 +113,7 @@ async fn create(
 ) -> Answer {
     let Json(body) = body?;
     let prepared = service.prepare(&body, None, Default::default()).await?;
-    service.save(&prepared, None, &Default::default())?;
+    service.save(&prepared, None)?;
     let view = service.source_view(&prepared.name).await?;
     let location = format!("/api/v1/sources/{}", encode(&prepared.name));
     Ok((
@@ -138,7 +138,7 @@ async fn replace(
     let prepared = service
         .prepare(&body, Some(&existing), Default::default())
         .await?;
-    service.save(&prepared, Some(&existing), &Default::default())?;
+    service.save(&prepared, Some(&existing))?;
     Ok(Json(service.source_view(&prepared.name).await?).into_response())
 }
 

@@ -17,6 +17,7 @@ use axum::http::{HeaderName, HeaderValue, header};
 use tokio::sync::watch;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::inventory::Database;
 use crate::sandbox::{LoadError, Runtime};
 use crate::secret::Secret;
 use crate::vault::Vault;
@@ -29,7 +30,7 @@ pub mod sources;
 
 pub use access::Access;
 pub use service::Service;
-pub use sources::{FileStore, SourceStore};
+pub use sources::{DatabaseStore, FileStore, SourceStore};
 
 /// The largest request body taken, in bytes: a source is a few KiB.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -40,20 +41,31 @@ pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; for
                        frame-ancestors 'none'; base-uri 'none'";
 
 /// How to serve.
-#[derive(Debug)]
 pub struct WebOptions {
     /// Where to listen.
     pub addr: SocketAddr,
     /// The admin token; required unless `addr` is loopback.
     pub admin_token: Option<Secret>,
-    /// The source files (`serve --sources`).
-    pub sources_dir: PathBuf,
+    /// Where the source definitions live: the ones `serve` schedules.
+    pub store: Arc<dyn SourceStore>,
+    /// The source files (`serve --sources`), if any.
+    pub sources_dir: Option<PathBuf>,
     /// The connectors directory, if any.
     pub connectors_dir: Option<PathBuf>,
-    /// The inventory database.
-    pub inventory: PathBuf,
-    /// The sealed secrets.
-    pub vault: Arc<Vault>,
+    /// The inventory.
+    pub inventory: Database,
+    /// The key of sealed secrets.
+    pub vault: Vault,
+}
+
+impl std::fmt::Debug for WebOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebOptions")
+            .field("addr", &self.addr)
+            .field("admin_token", &self.admin_token)
+            .field("sources_dir", &self.sources_dir)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why the server could not start.
@@ -155,13 +167,12 @@ pub async fn start(runtime: Runtime, options: WebOptions) -> Result<WebServer, W
         source,
     })?;
     let (stop, stopped) = watch::channel(false);
-    let store: Arc<dyn SourceStore> = Arc::new(FileStore::new(&options.sources_dir));
     let service = Arc::new(
         Service::new(
             runtime,
             options.inventory,
             options.connectors_dir.as_deref(),
-            store,
+            options.store,
             options.vault,
             stopped.clone(),
         )

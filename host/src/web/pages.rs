@@ -724,7 +724,7 @@ async fn edit_source(
         Err(error) => return error_page(&pages, &session, error),
     };
     let values = values_of(&definition.text, &connector.spec);
-    let stored = stored_secrets(&pages, &definition);
+    let stored = stored_secrets(&definition);
     let form = Form {
         action: format!("/sources/{}/edit", encode(&name)),
         title: format!("Edit {name}"),
@@ -744,10 +744,8 @@ async fn edit_source(
     )
 }
 
-fn stored_secrets(pages: &Pages, definition: &Definition) -> Vec<String> {
-    let mut names = super::sources::written_secrets(&definition.text);
-    names.extend(pages.service.secret_names(&definition.name));
-    names
+fn stored_secrets(definition: &Definition) -> Vec<String> {
+    super::sources::written_secrets(&definition.text)
 }
 
 async fn edited(pages: &Pages, name: &str) -> Result<(Definition, Arc<Connector>), ServiceError> {
@@ -807,10 +805,7 @@ async fn submit(
         Some(d) => format!("Edit {}", d.name),
         None => format!("Add New Source: {}", connector.spec.display_name),
     };
-    let stored = existing
-        .as_ref()
-        .map(|d| stored_secrets(pages, d))
-        .unwrap_or_default();
+    let stored = existing.as_ref().map(stored_secrets).unwrap_or_default();
     let again = |errors: &[FieldError],
                  draft: Option<&str>,
                  tested: Option<Result<String, String>>,
@@ -844,8 +839,7 @@ async fn submit(
         Err(error) => return error_page(pages, session, error),
     };
     if form.text("action") == "test" {
-        let mut secrets = kept;
-        secrets.extend(prepared.typed.clone());
+        let secrets = prepared.typed.clone();
         let draft = (!secrets.is_empty()).then(|| pages.access.keep_draft(session, secrets));
         let tested = match pages
             .service
@@ -865,7 +859,7 @@ async fn submit(
         };
         return again(&[], draft.as_deref(), Some(tested), StatusCode::OK);
     }
-    if let Err(error) = pages.service.save(&prepared, existing.as_ref(), &kept) {
+    if let Err(error) = pages.service.save(&prepared, existing.as_ref()) {
         return error_page(pages, session, error);
     }
     Redirect::to(&format!("/sources/{}", encode(&prepared.name))).into_response()

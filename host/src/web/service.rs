@@ -18,7 +18,7 @@ use super::sources::{
 };
 use crate::connectors::{self, ConnectorRef, ConnectorSet, Registry, is_id};
 use crate::contract::{ConfigField, ConnectorSpec, FieldKind, SettingValue};
-use crate::inventory::{Inventory, InventoryError, RunId, RunRecord, StoredResource};
+use crate::inventory::{Database, Inventory, InventoryError, RunId, RunRecord, StoredResource};
 use crate::run::{self, RunError, RunEvents, RunOptions};
 use crate::sandbox::{Connector, Runtime};
 use crate::scheduler::schedule::Schedule;
@@ -26,7 +26,7 @@ use crate::scheduler::{SourceStatus, status};
 use crate::secret::Secret;
 use crate::source::SourceFile;
 use crate::text::inert;
-use crate::vault::{Vault, VaultError};
+use crate::vault::{Vault, VaultError, is_sealed};
 
 /// Why a request could not be carried out.
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +67,7 @@ pub struct Prepared {
     pub name: String,
     /// The source file's text.
     pub text: String,
-    /// The secrets typed anew.
+    /// The secrets typed anew (or kept from a connection test), in clear: for a draft only.
     pub typed: BTreeMap<String, Secret>,
     /// The file, with every secret it will have.
     pub file: SourceFile,
@@ -139,10 +139,10 @@ pub struct RunDetail {
 /// The page's and the API's shared state and operations.
 pub struct Service {
     runtime: Runtime,
-    db: PathBuf,
+    db: Database,
     registry: tokio::sync::Mutex<Registry>,
     store: Arc<dyn SourceStore>,
-    vault: Arc<Vault>,
+    vault: Vault,
     /// Turns true on shutdown: runs started here are cancelled.
     cancel: watch::Receiver<bool>,
     runs: Mutex<JoinSet<()>>,
@@ -172,10 +172,10 @@ impl Service {
     /// The service over `db`, the connectors of `connectors_dir` and the definitions of `store`.
     pub async fn new(
         runtime: Runtime,
-        db: PathBuf,
+        db: Database,
         connectors_dir: Option<&Path>,
         store: Arc<dyn SourceStore>,
-        vault: Arc<Vault>,
+        vault: Vault,
         cancel: watch::Receiver<bool>,
     ) -> Result<Self, crate::sandbox::LoadError> {
         let registry = Registry::open(&runtime, connectors_dir).await?;
@@ -219,12 +219,12 @@ impl Service {
 
     /// The Sources list: every source file, valid or not, with its schedule and last run.
     pub async fn sources(&self) -> Result<Vec<SourceLine>, ServiceError> {
-        let dir = self.store.dir().to_owned();
+        let dir = self.store.dir().map(Path::to_owned);
         let db = self.db.clone();
         let store = Arc::clone(&self.store);
         blocking(move || {
             let definitions = store.list()?;
-            let list = status(&dir, &db, Timestamp::now())?;
+            let list = status(dir.as_deref(), &db, Timestamp::now())?;
             Ok(list
                 .into_iter()
                 .map(|status| {
@@ -265,10 +265,7 @@ impl Service {
             .unwrap_or(connectors::BUNDLED_ID);
         let connector = self.connector(id).await.ok();
         let mut view = view_of(&definition.text, connector.as_deref().map(|c| &c.spec));
-        let mut secrets = written_secrets(&definition.text);
-        secrets.extend(self.vault.names_of(name)?);
-        secrets.sort();
-        secrets.dedup();
+        let secrets = written_secrets(&definition.text);
         view["secrets"] = serde_json::json!(secrets);
         view["file"] = serde_json::json!(definition.location.display().to_string());
         let status = self
@@ -284,11 +281,6 @@ impl Service {
             view["last_run"] = serde_json::to_value(&line.status.last_run).unwrap_or_default();
         }
         Ok(view)
-    }
-
-    /// The names of the secrets sealed for source `name` (none when they cannot be read).
-    pub fn secret_names(&self, name: &str) -> Vec<String> {
-        self.vault.names_of(name).unwrap_or_default()
     }
 
     /// Checks `body` as a new source (`existing` = `None`) or as the new version of source
@@ -329,27 +321,48 @@ impl Service {
                 format!("a source named \"{}\" exists already", inert(&name)),
             )));
         }
-        let typed: BTreeMap<String, Secret> = body
-            .secrets
-            .iter()
-            .filter(|(_, value)| !value.is_empty())
-            .map(|(name, value)| (name.clone(), Secret::new(value.clone())))
-            .collect();
+        // Kept from a connection test, then typed now: each is sealed into the text.
+        let mut typed = kept;
+        typed.extend(
+            body.secrets
+                .iter()
+                .filter(|(_, value)| !value.is_empty())
+                .map(|(name, value)| (name.clone(), Secret::new(value.clone()))),
+        );
+        let mut sealed = BTreeMap::new();
+        for (secret, value) in &typed {
+            sealed.insert(secret.clone(), self.vault.seal(&name, secret, value)?);
+        }
         let base = existing.map_or("", |d| d.text.as_str());
-        let text = body.to_text(base)?;
+        // A renamed source's sealed secrets are bound to its old name: seal them anew.
+        if let Some(old) = existing
+            && old.name != name
+        {
+            let table: toml::Table = old.text.parse().unwrap_or_default();
+            if let Some(toml::Value::Table(secrets)) = table.get("secrets") {
+                for (secret, value) in secrets {
+                    if let Some(text) = value.as_str()
+                        && is_sealed(text)
+                        && !sealed.contains_key(secret)
+                    {
+                        let opened = self.vault.open(&old.name, secret, text)?;
+                        sealed.insert(secret.clone(), self.vault.seal(&name, secret, &opened)?);
+                    }
+                }
+            }
+        }
+        let text = body.to_text(base, &sealed)?;
         let location = existing.map_or_else(
-            || self.store.dir().join("new-source.toml"),
+            || {
+                self.store
+                    .dir()
+                    .map_or_else(|| PathBuf::from(&name), |dir| dir.join("new-source.toml"))
+            },
             |d| d.location.clone(),
         );
         let file = SourceFile::parse(&location, &text).map_err(|e| field_of_source_error(&e))?;
         Schedule::from_table(file.schedule.as_ref()).map_err(|e| field_of_schedule_error(&e))?;
-        let mut stored = match existing {
-            Some(old) => self.vault.secrets_of(&old.name)?,
-            None => BTreeMap::new(),
-        };
-        stored.extend(kept);
-        stored.extend(typed.clone());
-        let file = file.with_stored_secrets(stored);
+        let file = file.open_sealed(&self.vault)?;
         run::resolve(&file, &connector).map_err(|e| field_of_source_error(&e))?;
         Ok(Prepared {
             name,
@@ -360,21 +373,12 @@ impl Service {
         })
     }
 
-    /// Stores a prepared source: its text in the store, its typed secrets sealed.
+    /// Stores a prepared source (its typed secrets sealed in its text).
     pub fn save(
         &self,
         prepared: &Prepared,
         existing: Option<&Definition>,
-        kept: &BTreeMap<String, Secret>,
     ) -> Result<(), ServiceError> {
-        if let Some(old) = existing
-            && old.name != prepared.name
-        {
-            self.vault.rename(&old.name, &prepared.name)?;
-        }
-        let mut sealed = kept.clone();
-        sealed.extend(prepared.typed.clone());
-        self.vault.seal(&prepared.name, &sealed)?;
         match existing {
             Some(old) => self.store.replace(old, &prepared.text)?,
             None => {
@@ -384,13 +388,12 @@ impl Service {
         Ok(())
     }
 
-    /// Deletes source `name`, as `sources remove` does: its definition, its sealed secrets, and
-    /// its sponsorships (with the resources no other source sponsors). Returns how many
+    /// Deletes source `name`, as `sources remove` does: its definition (its sealed secrets with
+    /// it), and its sponsorships (with the resources no other source sponsors). Returns how many
     /// resources went.
     pub async fn delete(&self, name: &str) -> Result<u64, ServiceError> {
         let definition = self.definition(name)?;
         self.store.remove(&definition)?;
-        self.vault.forget(name)?;
         let db = self.db.clone();
         let name = name.to_owned();
         blocking(move || {
@@ -405,7 +408,7 @@ impl Service {
         let definition = self.definition(name)?;
         let file = SourceFile::parse(&definition.location, &definition.text)
             .map_err(|e| field_of_source_error(&e))?
-            .with_stored_secrets(self.vault.secrets_of(name)?);
+            .open_sealed(&self.vault)?;
         let set = self.connectors().await;
         let connector = connectors::resolve(&self.runtime, &set, &file.connector)
             .await

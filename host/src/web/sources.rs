@@ -1,14 +1,15 @@
 //! Where the Sources page keeps source definitions, and the one model the page and the API edit.
 //!
-//! A definition is the text of a source file. [`SourceStore`] is the one seam between the page
-//! and where definitions live; [`FileStore`] keeps them as `*.toml` files in `serve`'s sources
-//! directory, where the scheduler (which watches it) picks up every change the page makes. A
-//! store in the inventory can take its place without the page noticing.
+//! A definition is the text of a source file, the one model `sources apply` stores too.
+//! [`SourceStore`] is the one seam between the page and where definitions live, the same place
+//! `serve` schedules from: [`FileStore`] keeps them as `*.toml` files in `serve`'s sources
+//! directory (which the scheduler watches), [`DatabaseStore`] as definitions in a shared
+//! PostgreSQL inventory (`--database`), which every worker of the pool reads on every tick.
 //!
 //! [`SourceBody`] is a source file as JSON (`name`, `connector`, `settings`, `secrets`,
-//! `schedule`, `cleanup`): [`SourceBody::to_text`] writes it over an existing file's text (so
-//! that the tables the page does not edit, `[network]` and `[limits]`, stay), leaving the typed
-//! secrets out of the file: they are sealed in the vault instead.
+//! `schedule`, `cleanup`): [`SourceBody::to_text`] writes it over an existing definition's text
+//! (so that the tables the page does not edit, `[network]` and `[limits]`, stay), with each
+//! secret typed anew written sealed (see `vault`), never in clear.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::connectors::BUNDLED_ID;
 use crate::contract::{ConnectorSpec, CredentialScheme};
 use crate::fsutil::write_atomically;
+use crate::inventory::{Database, Inventory, InventoryError, SourceDefinition};
 use crate::scheduler::schedule::ScheduleError;
 use crate::source::{SourceError, SourceProblem};
 
@@ -44,6 +46,9 @@ pub enum StoreError {
         /// What failed.
         source: std::io::Error,
     },
+    /// The database of definitions failed.
+    #[error(transparent)]
+    Inventory(#[from] InventoryError),
 }
 
 /// Where source definitions live.
@@ -65,8 +70,8 @@ pub trait SourceStore: Send + Sync {
     /// Removes `old`.
     fn remove(&self, old: &Definition) -> Result<(), StoreError>;
 
-    /// The directory `serve` watches, for `status`.
-    fn dir(&self) -> &Path;
+    /// The directory `serve` watches, for `status`; none when definitions live in a database.
+    fn dir(&self) -> Option<&Path>;
 }
 
 /// Source files in a directory, one per source.
@@ -174,8 +179,79 @@ impl SourceStore for FileStore {
         })
     }
 
-    fn dir(&self) -> &Path {
-        &self.dir
+    fn dir(&self) -> Option<&Path> {
+        Some(&self.dir)
+    }
+}
+
+/// Where `sources apply` puts what the page stores.
+const APPLIED_FROM_PAGE: &str = "the Sources page";
+
+/// Source definitions in a shared inventory, as `sources apply` stores them.
+#[derive(Debug)]
+pub struct DatabaseStore {
+    db: Database,
+}
+
+impl DatabaseStore {
+    /// The definitions of `db`.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    fn put(&self, name: &str, text: &str) -> Result<(), StoreError> {
+        Inventory::open(&self.db)?.apply_source(
+            &SourceDefinition {
+                name: name.to_owned(),
+                text: text.to_owned(),
+                applied_from: APPLIED_FROM_PAGE.to_owned(),
+            },
+            jiff::Timestamp::now(),
+        )?;
+        Ok(())
+    }
+}
+
+impl SourceStore for DatabaseStore {
+    fn list(&self) -> Result<Vec<Definition>, StoreError> {
+        Ok(Inventory::open(&self.db)?
+            .source_definitions()?
+            .into_iter()
+            .map(|stored| Definition {
+                name: stored.name,
+                text: stored.text,
+                location: PathBuf::from(stored.applied_from),
+            })
+            .collect())
+    }
+
+    fn create(&self, name: &str, text: &str) -> Result<PathBuf, StoreError> {
+        self.put(name, text)?;
+        Ok(PathBuf::from(APPLIED_FROM_PAGE))
+    }
+
+    fn replace(&self, old: &Definition, text: &str) -> Result<(), StoreError> {
+        let table: toml::Table = text.parse().unwrap_or_default();
+        let name = table
+            .get("name")
+            .and_then(toml::Value::as_str)
+            .unwrap_or(&old.name)
+            .trim()
+            .to_owned();
+        self.put(&name, text)?;
+        if name != old.name {
+            Inventory::open(&self.db)?.remove_source_definition(&old.name)?;
+        }
+        Ok(())
+    }
+
+    fn remove(&self, old: &Definition) -> Result<(), StoreError> {
+        Inventory::open(&self.db)?.remove_source_definition(&old.name)?;
+        Ok(())
+    }
+
+    fn dir(&self) -> Option<&Path> {
+        None
     }
 }
 
@@ -228,9 +304,13 @@ impl FieldError {
 
 impl SourceBody {
     /// The source file's text for this body, written over `base` (an existing file's text, or
-    /// empty): the keys the body models are replaced, every other table kept. A secret typed
-    /// anew is removed from the file's `[secrets]`, since the sealed one replaces it.
-    pub fn to_text(&self, base: &str) -> Result<String, FieldError> {
+    /// empty): the keys the body models are replaced, every other table kept. `sealed` holds
+    /// the secrets typed anew, sealed: each replaces the `[secrets]` entry of its name.
+    pub fn to_text(
+        &self,
+        base: &str,
+        sealed: &BTreeMap<String, String>,
+    ) -> Result<String, FieldError> {
         let mut table: toml::Table = base.parse().unwrap_or_default();
         table.insert("name".into(), toml::Value::String(self.name.trim().into()));
         table.insert(
@@ -248,12 +328,14 @@ impl SourceBody {
         if !settings.is_empty() {
             table.insert("settings".into(), toml::Value::Table(settings));
         }
-        if let Some(toml::Value::Table(secrets)) = table.get_mut("secrets") {
-            for name in self.secrets.keys() {
-                secrets.remove(name);
-            }
-            if secrets.is_empty() {
-                table.remove("secrets");
+        if !sealed.is_empty() {
+            let secrets = table
+                .entry("secrets")
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let toml::Value::Table(secrets) = secrets {
+                for (name, value) in sealed {
+                    secrets.insert(name.clone(), toml::Value::String(value.clone()));
+                }
             }
         }
         for (key, value) in [("schedule", &self.schedule), ("cleanup", &self.cleanup)] {
@@ -421,13 +503,17 @@ mod tests {
             schedule: Some(serde_json::json!({"hourly": {"every_hours": 6}})),
             cleanup: None,
         };
-        let text = body.to_text(base).unwrap();
+        let sealed = BTreeMap::from([("api_token".to_owned(), "euno-sealed:x".to_owned())]);
+        let text = body.to_text(base, &sealed).unwrap();
         let table: toml::Table = text.parse().unwrap();
         assert_eq!(table["name"].as_str(), Some("New"));
         assert_eq!(table["settings"]["page_size"].as_integer(), Some(10));
         assert!(table["settings"].get("base_url").is_none());
         assert_eq!(table["limits"]["memory_mib"].as_integer(), Some(64));
-        assert!(table["secrets"].get("api_token").is_none());
+        assert_eq!(
+            table["secrets"]["api_token"].as_str(),
+            Some("euno-sealed:x")
+        );
         assert_eq!(table["secrets"]["other"].as_str(), Some("x"));
         assert!(!text.contains("typed"));
         assert_eq!(
