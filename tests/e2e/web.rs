@@ -5,14 +5,14 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use hex_sim::{Faults, Workspace};
 use serde_json::{Value, json};
 
 use crate::serve::wait_until;
-use crate::support::{EUNO_HOST, Host, TOKEN, simulator};
+use crate::support::{Host, TOKEN, simulator};
 
 /// The admin token of the tests that set one.
 const ADMIN: &str = "admin-token-for-the-e2e-tests-0123";
@@ -32,24 +32,38 @@ impl Server {
 
     /// Starts it; `Err` with its stderr when it exits instead of printing the page's URL.
     fn start_at(host: &Host, addr: &str, extra: &[&str]) -> Result<Self, (i32, String)> {
+        Self::start_with(host, addr, extra, true, &[])
+    }
+
+    /// Starts it, with a sources directory or not (a PostgreSQL inventory needs none), and
+    /// `env`.
+    fn start_with(
+        host: &Host,
+        addr: &str,
+        extra: &[&str],
+        with_sources: bool,
+        env: &[(&str, &str)],
+    ) -> Result<Self, (i32, String)> {
         std::fs::create_dir_all(host.data_dir()).unwrap();
         let sources = host.data_dir().with_file_name("sources");
         let log = host.data_dir().with_file_name("web.log");
-        let mut child = Command::new(EUNO_HOST)
-            .arg("--data-dir")
-            .arg(host.data_dir())
-            .args([
-                "--log",
-                "info",
-                "serve",
-                "--poll-ms",
-                "100",
-                "--settle-ms",
-                "100",
-            ])
-            .arg("--sources")
-            .arg(&sources)
+        let mut command = host.command();
+        command.args([
+            "--log",
+            "info",
+            "serve",
+            "--poll-ms",
+            "100",
+            "--settle-ms",
+            "100",
+        ]);
+        if with_sources {
+            command.arg("--sources").arg(&sources);
+        }
+        let mut child = command
             .args(["--http", addr])
+            .env_remove("EUNO_SECRET_KEY")
+            .envs(env.iter().copied())
             .args(extra)
             .env_remove("EUNO_ADMIN_TOKEN")
             .env_remove("EUNO_HTTP")
@@ -374,6 +388,8 @@ fn every_api_route_adds_checks_runs_pages_and_deletes_a_source_and_never_shows_i
         keep(server.get(&format!("/api/v1/resources?q={}", name.replace(' ', "%20")))).json();
     assert!(found["total"].as_u64().unwrap() >= 1);
     assert_eq!(keep(server.get("/api/v1/resources/hex.nope")).status, 404);
+    let any = keep(server.get("/api/v1/resources?source=&type=&q=")).json();
+    assert_eq!(any["total"], added, "empty filters mean any");
     let status = keep(server.get("/api/v1/status")).json();
     assert_eq!(status["sources"][0]["last_run"]["id"], id);
 
@@ -701,6 +717,44 @@ fn the_add_form_is_generated_from_the_spec_and_saves_through_the_page() {
     assert_eq!(check["ok"], true, "{check}");
 }
 
+#[test]
+fn a_pool_sharing_a_postgresql_inventory_sees_the_pages_edits_and_opens_their_secrets() {
+    let Some(first) = Host::on_postgres() else {
+        return;
+    };
+    let second = Host::with_database(first.database_url().unwrap().to_owned());
+    // Every worker of the pool has the same key, each its own data directory.
+    let key = "5e".repeat(32);
+    let env = [("EUNO_SECRET_KEY", key.as_str())];
+    let sim = simulator(Workspace::synthetic(9, 4), Faults::default());
+    let a = Server::start_with(&first, "127.0.0.1:0", &[], false, &env).unwrap();
+    let mut body = hex_body("Pooled", &sim.base_url());
+    body["schedule"] = Value::Null;
+    let reply = a.json("POST", "/api/v1/sources", &body);
+    assert_eq!(reply.status, 201, "{reply:?}\n{}", a.log());
+
+    // Another worker's page lists it, and runs it with the token it opens with the shared key.
+    let b = Server::start_with(&second, "127.0.0.1:0", &[], false, &env).unwrap();
+    let listed = b.get("/api/v1/sources").json();
+    assert_eq!(listed[0]["name"], "Pooled", "{listed}");
+    let listed = second.run(&["sources", "list", "--json"]);
+    assert!(listed.stdout.contains("Pooled"), "{listed:?}");
+    assert!(!listed.stdout.contains(TOKEN));
+    let reply = b.request("POST", "/api/v1/sources/Pooled/runs", &[], b"");
+    assert_eq!(reply.status, 202, "{reply:?}\n{}", b.log());
+    let run = finished(&b, reply.json()["run_id"].as_i64().unwrap());
+    assert_eq!(run["outcome"], "succeeded", "{run}");
+
+    // An edit on one page is what the other sees.
+    let mut edited = hex_body("Pooled", &sim.base_url());
+    edited["schedule"] = Value::Null;
+    edited["secrets"] = json!({});
+    edited["settings"]["workspace_name"] = json!("renamed_ws");
+    assert_eq!(b.json("PUT", "/api/v1/sources/Pooled", &edited).status, 200);
+    let seen = a.get("/api/v1/sources/Pooled").json();
+    assert_eq!(seen["settings"]["workspace_name"], "renamed_ws");
+}
+
 /// Adds a Hex source through the form in a real Chromium, tests the connection, saves, runs it
 /// and finds its projects in the Resources browser; saves the README's screenshots.
 #[test]
@@ -771,7 +825,23 @@ fn a_person_adds_a_hex_source_runs_it_and_browses_its_projects_in_chromium() {
         page.goto(&server.url("/resources")).await.unwrap();
         page.select("#r-type", "hex_project").await.unwrap();
         page.click(".filters button").await.unwrap();
+        // The filter's option names the type already: wait for the filtered page itself.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while !page.url().await.unwrap().contains("type=hex_project") {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the filter did not apply"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Load the filtered page through the DevTools connection: after a form's navigation
+        // its element lookups can point at the old document, so the checks read the text.
+        let filtered = page.url().await.unwrap();
+        page.goto(&filtered).await.unwrap();
         page.wait_for_text("hex_project").await.unwrap();
+        let shown = page.body_text().await.unwrap();
+        assert!(!shown.contains("\n0 resources"), "{shown}");
+        assert!(!shown.contains("hex_workspace\t"), "only projects: {shown}");
         page.screenshot(&docs.join("resources.png")).await.unwrap();
         let body = page.body_text().await.unwrap();
         assert!(!body.contains(TOKEN));

@@ -516,6 +516,11 @@ impl Service {
 
     /// A page of resources.
     pub async fn resources(&self, query: ResourceQuery) -> Result<ResourcePage, ServiceError> {
+        // A form's empty field (`source=`) means "any", as a missing one does.
+        let query = ResourceQuery {
+            source: query.source.filter(|s| !s.is_empty()),
+            ..query
+        };
         let db = self.db.clone();
         blocking(move || {
             let all = Inventory::open(&db)?.resources(query.source.as_deref())?;
