@@ -9,7 +9,7 @@
 //!
 //! 1. Plain utilities: [`text`] (untrusted text made inert, and cut), [`secret`] (a value never
 //!    printed), [`fsutil`] (atomic writes, digests), [`dirscan`] (the one directory scanner and
-//!    its settle rule).
+//!    its settle rule), [`vault`] (secrets typed into the Sources page, sealed at rest).
 //! 2. [`contract`]: the `euno:connector` contract in the host's own types; its `v0_1` module is
 //!    the only one that names a type generated from `wit/`.
 //! 3. [`sandbox`]: limits, budgets, output rules, egress policy, the HTTP pool, the compile
@@ -20,7 +20,8 @@
 //! 6. [`source`]: source files, validated against a connector's spec.
 //! 7. [`run`]: one discovery run, from the source file to the inventory.
 //! 8. [`scheduler`]: schedules, the tick-driven scheduler, `serve` and `status`.
-//! 9. [`cli`]: the command line, the only module that writes to the terminal.
+//! 9. [`web`]: the Sources page and its JSON API, served beside the scheduler.
+//! 10. [`cli`]: the command line, the only module that writes to the terminal.
 #![warn(missing_docs)]
 
 pub mod cli;
@@ -36,6 +37,8 @@ pub mod scheduler;
 pub mod secret;
 pub mod source;
 pub mod text;
+pub mod vault;
+pub mod web;
 
 #[cfg(test)]
 mod fuzz;

@@ -67,6 +67,12 @@ pub struct RunOptions {
 
 /// What a run tells its caller while it goes. Called from the sandbox's threads, so shared.
 pub trait RunEvents: Send + Sync {
+    /// The run of `source` began and is recorded as running under `run` (the Sources page
+    /// answers "run now" with this id before the run ends).
+    fn started(&self, source: &str, run: RunId) {
+        let _ = (source, run);
+    }
+
     /// The connector reported progress on `source`: items done and, when known, expected.
     fn progress(&self, source: &str, done: u64, total: Option<u64>) {
         let _ = (source, done, total);
@@ -286,6 +292,7 @@ pub async fn run_source(
         }
         error => inventory_error(error),
     })?;
+    events.started(&source.name, run);
     // Kept until the run is recorded as finished, whichever way: then it stops.
     let interval = match &options.lease {
         Some((_, duration)) => HEARTBEAT_INTERVAL.min(*duration / 3),

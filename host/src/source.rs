@@ -41,6 +41,7 @@ use crate::sandbox::egress::{Credential, CredentialError, MIN_MASKED_SECRET_BYTE
 use crate::sandbox::limits::{LimitsError, LimitsTable};
 use crate::sandbox::{Limits, Origin, Trust};
 use crate::secret::Secret;
+use crate::vault::{Vault, VaultError, is_sealed};
 
 /// A source file that failed to load or to match its connector.
 #[derive(Debug, thiserror::Error)]
@@ -396,6 +397,9 @@ pub struct SourceFile {
     settings: toml::Table,
     /// The `[secrets]` table, as written.
     secrets: toml::Table,
+    /// Secrets opened from sealed values of `[secrets]` (see `vault`), by name: used in place
+    /// of the table's entry of that name.
+    stored: BTreeMap<String, Secret>,
     /// The origins the `[network]` table grants.
     pub network: Vec<Origin>,
     /// The `[schedule]` table, as written (read by the scheduler).
@@ -414,6 +418,7 @@ impl std::fmt::Debug for SourceFile {
             .field("connector", &self.connector)
             .field("settings", &self.settings.keys().collect::<Vec<_>>())
             .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .field("stored", &self.stored.keys().collect::<Vec<_>>())
             .field("network", &self.network)
             .field("schedule", &self.schedule)
             .field("cleanup", &self.cleanup)
@@ -483,6 +488,7 @@ impl SourceFile {
             connector,
             settings: raw.settings,
             secrets: raw.secrets,
+            stored: BTreeMap::new(),
             network,
             schedule: raw.schedule,
             cleanup: cleanup_policy(raw.cleanup).map_err(|e| error(e.into()))?,
@@ -519,6 +525,28 @@ impl SourceFile {
             keys.push("settings.api_token".to_owned());
         }
         keys
+    }
+
+    /// This source with its sealed secrets (`[secrets]` values written by the Sources page as
+    /// `euno-sealed:…`) opened with `vault`'s key, each in place of its sealed text. A file with
+    /// none needs no key.
+    pub fn open_sealed(mut self, vault: &Vault) -> Result<Self, VaultError> {
+        for (name, value) in &self.secrets {
+            if let Some(text) = value.as_str()
+                && is_sealed(text)
+            {
+                let opened = vault.open(&self.name, name, text)?;
+                self.stored.insert(name.clone(), opened);
+            }
+        }
+        Ok(self)
+    }
+
+    /// This source with `extra` secrets (typed into a form, not yet stored), in place of the
+    /// table's entries of the same names.
+    pub fn with_stored_secrets(mut self, extra: BTreeMap<String, Secret>) -> Self {
+        self.stored.extend(extra);
+        self
     }
 
     /// Checks the settings and secrets against `spec` and reads `${VAR}` references through
@@ -559,6 +587,9 @@ impl SourceFile {
         // Each secret with the key it was written under, for messages.
         let mut secrets: BTreeMap<&str, (String, Secret)> = BTreeMap::new();
         for (name, value) in &self.secrets {
+            if self.stored.contains_key(name) {
+                continue;
+            }
             let key = format!("secrets.{name}");
             if self.settings.contains_key(name) {
                 return Err(error(SourceProblem::SettingAndSecret(name.clone())));
@@ -585,6 +616,27 @@ impl SourceFile {
                 return Err(error(SourceProblem::EmptySecret(key)));
             }
             secrets.insert(name, (key, Secret::new(text)));
+        }
+        for (name, secret) in &self.stored {
+            let key = format!("secrets.{name}");
+            if self.settings.contains_key(name) {
+                return Err(error(SourceProblem::SettingAndSecret(name.clone())));
+            }
+            let mentioned = spec.fields.iter().any(|f| &f.name == name)
+                || scheme.is_some_and(|scheme| scheme.names().contains(&name.as_str()));
+            if !mentioned {
+                return Err(error(SourceProblem::UnknownSecret {
+                    key,
+                    connector: spec.id.clone(),
+                    known: known(),
+                    credential: scheme.map(asks_for),
+                }));
+            }
+            if secret.expose().trim().is_empty() {
+                return Err(error(SourceProblem::EmptySecret(key)));
+            }
+            // Never expanded: a stored secret is the value typed, `${` and all.
+            secrets.insert(name, (key, secret.clone()));
         }
         let mut notes = Vec::new();
         for field in &spec.fields {

@@ -24,3 +24,4 @@ mod stub;
 mod terminal;
 mod trust;
 mod warnings;
+mod web;

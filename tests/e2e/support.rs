@@ -75,6 +75,11 @@ impl Host {
         }
     }
 
+    /// The PostgreSQL inventory's URL, when it is on PostgreSQL.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database.as_deref()
+    }
+
     /// `euno-host` on this data directory (and database), not yet started.
     pub fn command(&self) -> Command {
         let mut command = Command::new(EUNO_HOST);

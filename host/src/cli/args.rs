@@ -105,6 +105,20 @@ pub struct ServeArgs {
     /// it). A worker silent for longer loses its slot to another, which runs it again.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub lease_seconds: u64,
+    /// Also serve the Sources page and the JSON API (`/api/v1`) at this address, e.g.
+    /// `127.0.0.1:8080`. Off unless given. Any address other than loopback needs
+    /// `--admin-token`.
+    #[arg(long, env = "EUNO_HTTP", value_name = "ADDR")]
+    pub http: Option<std::net::SocketAddr>,
+    /// The admin token the API (`Authorization: Bearer`) and the login form ask for; at least 16
+    /// characters. Required to serve on an address other than loopback.
+    #[arg(
+        long,
+        env = "EUNO_ADMIN_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub admin_token: Option<String>,
 }
 
 /// Arguments of `status`.
@@ -167,6 +181,10 @@ pub struct DemoArgs {
     /// No live line and no summary: only errors, on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Then serve the Sources page over the demo's data at this address (loopback,
+    /// `127.0.0.1:8080` when no address is given) until Ctrl-C, with the simulator still up.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
+    pub http: Option<std::net::SocketAddr>,
 }
 
 /// Arguments of `spec`.

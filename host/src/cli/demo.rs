@@ -4,23 +4,30 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::args::DemoArgs;
-use super::context::Paths;
+use super::context::Context;
 use super::outcome::Outcome;
 use super::output::show;
 use super::progress::LiveProgress;
 use super::render::report_text;
+use super::serve::serve_with_page;
 use crate::connectors;
+use crate::fsutil;
 use crate::run::{self, RunEvents, RunOptions, Unwatched};
-use crate::sandbox::Runtime;
+use crate::scheduler::ServeOptions;
+use crate::secret::Secret;
 use crate::source::SourceFile;
+use crate::vault::Vault;
 
 /// The demo source's name in the inventory.
 pub const DEMO_SOURCE: &str = "Hex demo";
 
 /// Runs the demo.
-pub async fn demo(runtime: &Runtime, paths: &Paths, args: DemoArgs) -> Outcome {
+pub async fn demo(context: &Context, args: DemoArgs) -> Outcome {
+    let runtime = &context.runtime;
+    let paths = &context.paths;
     let token = "hxtp_demo_token";
     let workspace = hex_sim::Workspace::synthetic(args.seed, args.projects);
     let workspace_id = workspace.id.clone();
@@ -88,7 +95,7 @@ pub async fn demo(runtime: &Runtime, paths: &Paths, args: DemoArgs) -> Outcome {
     if let Some(live) = &live {
         live.clear();
     }
-    match ran {
+    let outcome = match ran {
         Ok(_) if args.quiet => Outcome::Ok,
         Ok(report) => {
             let mut text = report_text(&report);
@@ -111,10 +118,57 @@ pub async fn demo(runtime: &Runtime, paths: &Paths, args: DemoArgs) -> Outcome {
             text += &format!("  euno-host --data-dir {data_dir} runs\n");
             text += &format!("  euno-host --data-dir {data_dir} status\n");
             text += "  euno-host spec    (every setting of the Hex connector)\n";
+            if args.http.is_none() {
+                text += "  euno-host demo --http    (the Sources page)\n";
+            }
             show(&text, Outcome::Ok)
         }
         Err(e) => e.into(),
+    };
+    match (args.http, outcome) {
+        (Some(addr), Outcome::Ok) => {
+            serve_demo(context, addr, &sim.base_url(), &workspace_id, token).await
+        }
+        (_, outcome) => outcome,
     }
+}
+
+/// Serves the Sources page over the demo's data until Ctrl-C, the simulator still up: the demo
+/// source in a sources directory of its own, its token sealed as the page would keep it.
+async fn serve_demo(
+    context: &Context,
+    addr: std::net::SocketAddr,
+    base_url: &str,
+    workspace_id: &str,
+    token: &str,
+) -> Outcome {
+    let sources_dir = context.paths.data_dir.join("demo-sources");
+    let vault = Vault::new(&context.paths.data_dir);
+    let sealed = match vault.seal(DEMO_SOURCE, "api_token", &Secret::new(token.to_owned())) {
+        Ok(sealed) => sealed,
+        Err(e) => return Outcome::Internal(e.to_string()),
+    };
+    let text = format!(
+        "name = \"{DEMO_SOURCE}\"\nconnector = \"hex\"\n\n[secrets]\napi_token = \"{sealed}\"\n\n[settings]\nbase_url = \"{base_url}\"\nworkspace_id = \"{workspace_id}\"\nworkspace_name = \"demo_workspace\"\nrequests_per_minute = 0\n"
+    );
+    let file = sources_dir.join("hex-demo.toml");
+    if let Err(e) = fsutil::write_atomically(&file, text.as_bytes()) {
+        return Outcome::Internal(format!("{}: {e}", file.display()));
+    }
+    let options = ServeOptions {
+        sources_dir: Some(sources_dir),
+        connectors_dir: context.connectors.clone(),
+        inventory: context.paths.inventory(),
+        max_parallel: 2,
+        poll: Duration::from_secs(1),
+        settle: Duration::from_millis(200),
+        shutdown_grace: Duration::from_secs(10),
+        lease: Duration::from_secs(60),
+        connectors_from_database: false,
+        vault,
+    };
+    show("Press Ctrl-C to stop.\n", Outcome::Ok);
+    serve_with_page(context, options, Some(addr), None).await
 }
 
 /// What the Hex API leaves out unless asked, as the simulator serves it: the demo says so, so

@@ -26,7 +26,7 @@ mod output;
 pub mod progress;
 mod render;
 mod run;
-mod serve;
+pub mod serve;
 mod spec;
 mod table;
 
@@ -62,7 +62,7 @@ pub async fn execute(cli: Cli) -> Outcome {
     };
     let paths = &context.paths;
     match cli.command {
-        Command::Demo(args) => demo::demo(&context.runtime, paths, args).await,
+        Command::Demo(args) => demo::demo(&context, args).await,
         Command::Spec(args) => spec::spec(&context, args).await,
         Command::Check(args) => run::check(&context, args).await,
         Command::Run(args) => run::run(&context, args).await,

@@ -8,6 +8,7 @@ use crate::run::RunError;
 use crate::sandbox::LoadError;
 use crate::scheduler::ServeError;
 use crate::source::SourceError;
+use crate::web::WebError;
 
 /// How a command ended; `main` turns it into the exit status and, but for success, one line on
 /// stderr.
@@ -106,6 +107,19 @@ impl From<ServeError> for Outcome {
             | ServeError::Inventory(_)
             | ServeError::Connectors(_)
             | ServeError::Signals(_) => Self::Config(message),
+        }
+    }
+}
+
+impl From<WebError> for Outcome {
+    fn from(error: WebError) -> Self {
+        let message = error.to_string();
+        // Like `serve` itself: a server that cannot start is a configuration error (2).
+        match error {
+            WebError::NeedsToken { .. }
+            | WebError::Bind { .. }
+            | WebError::WeakToken
+            | WebError::Connectors(_) => Self::Config(message),
         }
     }
 }

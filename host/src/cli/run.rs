@@ -14,13 +14,17 @@ use crate::run::{self, RunEvents, RunOptions, Unwatched};
 use crate::sandbox::{CallError, Connector};
 use crate::source::SourceFile;
 use crate::text::inert;
+use crate::vault::Vault;
 
 /// The source file `args` names and the connector it runs (or the one `--connector` gives).
 async fn load_source(
     context: &Context,
     args: &SourceArgs,
 ) -> Result<(SourceFile, Arc<Connector>), Outcome> {
-    let file = SourceFile::load(&args.source)?;
+    // Secrets the Sources page sealed into the file open with this data directory's key.
+    let file = SourceFile::load(&args.source)?
+        .open_sealed(&Vault::new(&context.paths.data_dir))
+        .map_err(|e| Outcome::Config(format!("{}: {e}", args.source.display())))?;
     let reference = match &args.connector {
         Some(path) => ConnectorRef::File(path.clone()),
         None => file.connector.clone(),

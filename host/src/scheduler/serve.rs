@@ -34,6 +34,7 @@ use crate::run::{self, RunError, RunOptions, RunReport, Unwatched};
 use crate::sandbox::{LoadError, Runtime};
 use crate::source::{SourceError, SourceFile};
 use crate::text::inert;
+use crate::vault::{Vault, VaultError};
 
 /// How `serve` behaves.
 #[derive(Debug, Clone)]
@@ -59,6 +60,8 @@ pub struct ServeOptions {
     /// With a PostgreSQL inventory: the connectors stored in it are copied into
     /// `connectors_dir` (a cache this worker can lose) before every rescan.
     pub connectors_from_database: bool,
+    /// The key that opens the secrets the Sources page sealed into source definitions.
+    pub vault: Vault,
 }
 
 /// Why `serve` could not start.
@@ -164,6 +167,7 @@ pub async fn serve(runtime: Runtime, options: ServeOptions) -> Result<(), ServeE
         db: options.inventory.clone(),
         lease: from_database.then_some(options.lease),
         cancel,
+        vault: options.vault.clone(),
     };
     let history = InventoryHistory {
         db: &options.inventory,
@@ -390,6 +394,8 @@ struct Launcher {
     lease: Option<Duration>,
     /// True once the grace period is over: runs in flight are stopped.
     cancel: watch::Receiver<bool>,
+    /// Opens sealed secrets.
+    vault: Vault,
 }
 
 /// Why a scheduled run did not start; recorded as a failed run of its slot.
@@ -401,6 +407,9 @@ enum Unstarted {
     /// Its source does not resolve against the connector.
     #[error("cannot run: {0}")]
     Source(SourceError),
+    /// Its sealed secrets do not open.
+    #[error("cannot run: {0}")]
+    Secrets(VaultError),
 }
 
 /// One scheduled run, logged whatever its outcome.
@@ -419,6 +428,7 @@ async fn scheduled_run(
         db,
         lease: lease_duration,
         cancel,
+        vault,
     } = launcher;
     let name = file.name.clone();
     let lease = match (held, lease_duration) {
@@ -442,6 +452,15 @@ async fn scheduled_run(
     if let Some((lease, _)) = &lease {
         tracing::info!(source = %name, %slot, attempt = lease.attempt, "slot claimed");
     }
+    let known = file.connector.identity();
+    let file = match file.open_sealed(&vault) {
+        Ok(file) => file,
+        Err(error) => {
+            record_unstarted(&db, &name, &known, slot, &Unstarted::Secrets(error));
+            release(&db, lease.as_ref());
+            return;
+        }
+    };
     let connector = match connectors::resolve(&runtime, &connectors, &file.connector).await {
         Ok(connector) => connector,
         Err(error) => {
