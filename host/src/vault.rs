@@ -10,7 +10,6 @@
 //! random bytes, made with mode 0600; a key file others may read is refused). Every worker that
 //! runs the same sources needs the same key.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -18,6 +17,7 @@ use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 
+use crate::fsutil::{self, KeyFileError};
 use crate::secret::Secret;
 
 /// The environment variable holding the key, as 64 hex digits.
@@ -182,53 +182,18 @@ fn parse_hex_key(text: &str) -> Option<[u8; 32]> {
 /// The key in `path`, made (32 random bytes, mode 0600) if there is none yet; a key file others
 /// may read or write is refused rather than replaced, so that the change is noticed.
 fn load_or_create_key(path: &Path) -> Result<[u8; 32], VaultError> {
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-    let io = |source| VaultError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    loop {
-        match std::fs::symlink_metadata(path) {
-            Ok(meta) => {
-                let mode = meta.mode() & 0o7777;
-                let unsafe_file = || VaultError::UnsafeKeyFile {
-                    path: path.to_owned(),
-                    mode,
-                    len: meta.len(),
-                };
-                if !meta.file_type().is_file() || mode & 0o077 != 0 || meta.len() != 32 {
-                    return Err(unsafe_file());
-                }
-                let bytes = std::fs::read(path).map_err(io)?;
-                return bytes.try_into().map_err(|_| unsafe_file());
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io(e)),
-        }
-        let mut key = [0u8; 32];
-        getrandom::fill(&mut key).map_err(VaultError::Random)?;
-        let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let candidate = dir.join(format!("{KEY_FILE}.new.{}", std::process::id()));
-        let _ = std::fs::remove_file(&candidate);
-        let written = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&candidate)
-            .and_then(|mut file| {
-                file.write_all(&key)?;
-                file.sync_all()
-            })
-            .and_then(|()| std::fs::hard_link(&candidate, path));
-        let _ = std::fs::remove_file(&candidate);
-        match written {
-            Ok(()) => return Ok(key),
-            // Another process made it first: use theirs.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(io(e)),
-        }
-    }
+    fsutil::load_or_create_key(path).map_err(|error| match error {
+        KeyFileError::Io(source) => VaultError::Io {
+            path: path.to_owned(),
+            source,
+        },
+        KeyFileError::Random(error) => VaultError::Random(error),
+        KeyFileError::Unsafe { mode, len } => VaultError::UnsafeKeyFile {
+            path: path.to_owned(),
+            mode,
+            len,
+        },
+    })
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@
 //! host says so and compiles the component again. The file is read into memory once, checked, and
 //! deserialized from that same memory, so it cannot change between the check and the use.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -20,7 +19,7 @@ use sha2::Sha256;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use crate::fsutil::write_atomically;
+use crate::fsutil::{self, KeyFileError, write_atomically};
 
 /// Bytes of the key and of the tag at the end of each cached artifact.
 const KEY_BYTES: usize = 32;
@@ -172,62 +171,20 @@ enum KeyError {
 /// making it at once agree: each writes its own candidate aside and links it into place, and the
 /// one that finds a key there already uses that one.
 fn load_or_create_key(path: &Path) -> Result<Key, KeyError> {
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-    let io = |source| KeyError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    loop {
-        match std::fs::symlink_metadata(path) {
-            Ok(meta) => {
-                let mode = meta.mode() & 0o7777;
-                if !meta.file_type().is_file()
-                    || mode & 0o077 != 0
-                    || meta.len() != KEY_BYTES as u64
-                {
-                    return Err(KeyError::Unsafe {
-                        path: path.to_owned(),
-                        mode,
-                        len: meta.len(),
-                    });
-                }
-                let bytes = std::fs::read(path).map_err(io)?;
-                let key = bytes
-                    .try_into()
-                    .map_err(|bytes: Vec<u8>| KeyError::Unsafe {
-                        path: path.to_owned(),
-                        mode,
-                        len: bytes.len() as u64,
-                    })?;
-                return Ok(Key(key));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io(e)),
-        }
-        let mut key = [0u8; KEY_BYTES];
-        getrandom::fill(&mut key).map_err(KeyError::Random)?;
-        let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let candidate = dir.join(format!("{KEY_FILE}.new.{}", std::process::id()));
-        let _ = std::fs::remove_file(&candidate);
-        let written = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&candidate)
-            .and_then(|mut file| {
-                file.write_all(&key)?;
-                file.sync_all()
-            })
-            .and_then(|()| std::fs::hard_link(&candidate, path));
-        let _ = std::fs::remove_file(&candidate);
-        match written {
-            Ok(()) => return Ok(Key(key)),
-            // Another process made it first: use theirs.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(io(e)),
-        }
-    }
+    fsutil::load_or_create_key(path)
+        .map(Key)
+        .map_err(|error| match error {
+            KeyFileError::Io(source) => KeyError::Io {
+                path: path.to_owned(),
+                source,
+            },
+            KeyFileError::Random(error) => KeyError::Random(error),
+            KeyFileError::Unsafe { mode, len } => KeyError::Unsafe {
+                path: path.to_owned(),
+                mode,
+                len,
+            },
+        })
 }
 
 #[cfg(test)]
